@@ -1,0 +1,267 @@
+#include "app/config.hpp"
+
+#include <toml++/toml.h>
+
+#include <cctype>
+#include <cstdlib>
+#include <functional>
+#include <stdexcept>
+#include <variant>
+
+namespace switchboard::app {
+
+namespace {
+
+using Target = std::variant<std::string*, std::uint64_t*, unsigned*, bool*, std::vector<std::string>*>;
+
+struct Option {
+    const char* name; // flag name; the TOML key and env var derive from it
+    const char* arg;  // value placeholder in --help; nullptr for switches
+    const char* help;
+    Target target;
+};
+
+std::vector<Option> options(Config& c) {
+    return {
+        {"config", "FILE", "TOML configuration file (keys as below with '_' for '-')", &c.config_file},
+        {"listen", "HOST:PORT", "address for HTTP and WebSocket (port 0 picks a free port)", &c.listen},
+        {"loops", "N", "event loops (threads); 0 = one per CPU in the process's affinity mask", &c.loops},
+        {"echo", nullptr, "enable the /echo and /broadcast test endpoints", &c.echo},
+        {"static-dir", "DIR", "serve the web app's static files from DIR", &c.static_dir},
+        {"tls-cert", "FILE", "PEM certificate chain: serve HTTPS/WSS instead of HTTP/WS", &c.tls_cert},
+        {"tls-key", "FILE", "PEM private key for --tls-cert", &c.tls_key},
+        {"log-level", "LEVEL", "debug, info, warn or error", &c.log_level},
+        {"log-format", "FORMAT", "text or json", &c.log_format},
+        {"shutdown-timeout", "SECONDS", "on SIGTERM/SIGINT, wait this long for connections to close", &c.shutdown_timeout},
+        {"max-request-line", "BYTES", "longest request line (414 beyond)", &c.max_request_line},
+        {"max-header-size", "BYTES", "largest request head (431 beyond)", &c.max_header_size},
+        {"max-headers", "N", "most header fields in a request (431 beyond; at most 100)", &c.max_headers},
+        {"max-body-size", "BYTES", "largest request body (413 beyond)", &c.max_body_size},
+        {"http-idle-timeout", "SECONDS", "close a keep-alive connection idle this long", &c.http_idle_timeout},
+        {"header-timeout", "SECONDS", "a request head must arrive within this (408 beyond)", &c.header_timeout},
+        {"max-message-size", "BYTES", "largest WebSocket message, after inflation (close 1009 beyond)", &c.max_message_size},
+        {"max-send-buffer", "BYTES", "per-connection output backlog; a slow consumer beyond it is closed with 1013", &c.max_send_buffer},
+        {"ping-interval", "SECONDS", "ping a WebSocket peer that has been quiet this long; 0 = never", &c.ping_interval},
+        {"idle-timeout", "SECONDS", "close a WebSocket peer silent this long (close 1001); 0 = never", &c.idle_timeout},
+        {"close-timeout", "SECONDS", "wait this long for the peer's side of the close handshake", &c.close_timeout},
+        {"allowed-origin", "ORIGIN", "accept WebSocket upgrades only from this Origin (repeatable; default any)", &c.allowed_origins},
+        {"subprotocol", "NAME", "a supported WebSocket subprotocol (repeatable)", &c.subprotocols},
+        {"compression", "MODE", "permessage-deflate: off, shared (no context takeover, one compressor per loop) or dedicated (per connection)", &c.compression},
+        {"compression-threshold", "BYTES", "messages shorter than this are sent uncompressed", &c.compression_threshold},
+        {"compression-window-bits", "N", "largest deflate window the server compresses with (9-15)", &c.compression_window_bits},
+        {"compression-mem-level", "N", "zlib memLevel for dedicated compressors (1-9; memory vs ratio)", &c.compression_mem_level},
+    };
+}
+
+std::string key_of(const char* flag) {
+    std::string k = flag;
+    for (char& ch : k)
+        if (ch == '-') ch = '_';
+    return k;
+}
+
+std::string env_of(const char* flag) {
+    std::string k = "SWITCHBOARD_";
+    for (const char* p = flag; *p; ++p) k += *p == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(*p)));
+    return k;
+}
+
+std::uint64_t parse_uint(const std::string& name, const std::string& v) {
+    if (v.empty()) throw std::invalid_argument(name + ": expected a number");
+    std::uint64_t n = 0;
+    for (char ch : v) {
+        if (ch < '0' || ch > '9') throw std::invalid_argument(name + ": '" + v + "' is not a non-negative integer");
+        n = n * 10 + static_cast<std::uint64_t>(ch - '0');
+        if (n > (1ull << 53)) throw std::invalid_argument(name + ": '" + v + "' is too large");
+    }
+    return n;
+}
+
+bool parse_bool(const std::string& name, const std::string& v) {
+    if (v == "1" || v == "true" || v == "yes" || v == "on") return true;
+    if (v == "0" || v == "false" || v == "no" || v == "off") return false;
+    throw std::invalid_argument(name + ": '" + v + "' is not true or false");
+}
+
+// Lists from the environment are comma-separated.
+void assign(const Option& o, const std::string& source, const std::string& v, bool append_list) {
+    std::visit(
+        [&](auto* t) {
+            using T = std::remove_pointer_t<decltype(t)>;
+            if constexpr (std::is_same_v<T, std::string>) *t = v;
+            else if constexpr (std::is_same_v<T, std::uint64_t>) *t = parse_uint(source, v);
+            else if constexpr (std::is_same_v<T, unsigned>) *t = static_cast<unsigned>(parse_uint(source, v));
+            else if constexpr (std::is_same_v<T, bool>) *t = parse_bool(source, v);
+            else {
+                if (!append_list) {
+                    t->clear();
+                    std::size_t i = 0;
+                    while (i <= v.size()) {
+                        auto j = v.find(',', i);
+                        std::string item = v.substr(i, j == std::string::npos ? std::string::npos : j - i);
+                        if (!item.empty()) t->push_back(item);
+                        if (j == std::string::npos) break;
+                        i = j + 1;
+                    }
+                } else {
+                    t->push_back(v);
+                }
+            }
+        },
+        o.target);
+}
+
+void load_toml(const std::string& path, std::vector<Option>& opts) {
+    toml::table tbl;
+    try {
+        tbl = toml::parse_file(path);
+    } catch (const toml::parse_error& e) {
+        throw std::invalid_argument("config " + path + ": " + std::string(e.description()) + " at line " +
+                                    std::to_string(e.source().begin.line));
+    }
+    for (auto&& [k, node] : tbl) {
+        std::string key(k.str());
+        const Option* found = nullptr;
+        for (const auto& o : opts)
+            if (key_of(o.name) == key && std::string(o.name) != "config") found = &o;
+        if (!found) throw std::invalid_argument("config " + path + ": unknown key '" + key + "'");
+        std::string where = "config " + path + ": " + key;
+        std::visit(
+            [&](auto* t) {
+                using T = std::remove_pointer_t<decltype(t)>;
+                if constexpr (std::is_same_v<T, std::string>) {
+                    auto v = node.template value<std::string>();
+                    if (!v) throw std::invalid_argument(where + ": expected a string");
+                    *t = *v;
+                } else if constexpr (std::is_same_v<T, bool>) {
+                    auto v = node.template value<bool>();
+                    if (!v) throw std::invalid_argument(where + ": expected true or false");
+                    *t = *v;
+                } else if constexpr (std::is_same_v<T, std::vector<std::string>>) {
+                    auto* arr = node.as_array();
+                    if (!arr) throw std::invalid_argument(where + ": expected an array of strings");
+                    t->clear();
+                    for (auto&& el : *arr) {
+                        auto v = el.template value<std::string>();
+                        if (!v) throw std::invalid_argument(where + ": expected an array of strings");
+                        t->push_back(*v);
+                    }
+                } else {
+                    auto v = node.template value<std::int64_t>();
+                    if (!v || *v < 0) throw std::invalid_argument(where + ": expected a non-negative integer");
+                    *t = static_cast<T>(*v);
+                }
+            },
+            found->target);
+    }
+}
+
+void validate(const Config& c) {
+    if (c.compression != "off" && c.compression != "shared" && c.compression != "dedicated")
+        throw std::invalid_argument("compression must be off, shared or dedicated");
+    if (c.compression_window_bits < 9 || c.compression_window_bits > 15)
+        throw std::invalid_argument("compression-window-bits must be 9-15");
+    if (c.compression_mem_level < 1 || c.compression_mem_level > 9)
+        throw std::invalid_argument("compression-mem-level must be 1-9");
+    if (c.tls_cert.empty() != c.tls_key.empty()) throw std::invalid_argument("tls-cert and tls-key go together");
+    if (c.max_headers < 1 || c.max_headers > 100) throw std::invalid_argument("max-headers must be 1-100");
+    if (c.max_message_size < 1) throw std::invalid_argument("max-message-size must be at least 1");
+    if (c.log_level != "debug" && c.log_level != "info" && c.log_level != "warn" && c.log_level != "error")
+        throw std::invalid_argument("log-level must be debug, info, warn or error");
+    if (c.log_format != "text" && c.log_format != "json") throw std::invalid_argument("log-format must be text or json");
+    if (c.loops > 1024) throw std::invalid_argument("loops must be at most 1024");
+}
+
+} // namespace
+
+std::string serve_help() {
+    Config c;
+    std::string out = "Usage: switchboard serve [options]\n\n"
+                      "Every option can also be set in the TOML file given by --config (key: the option name\n"
+                      "with '_' for '-') or in the environment as SWITCHBOARD_<NAME> (upper case, '_' for '-';\n"
+                      "lists comma-separated). Flags override the environment, which overrides the file.\n\n"
+                      "Options:\n";
+    for (const auto& o : options(c)) {
+        std::string lhs = std::string("  --") + o.name + (o.arg ? std::string(" ") + o.arg : "");
+        if (lhs.size() < 34) lhs.resize(34, ' ');
+        else lhs += "\n" + std::string(34, ' ');
+        std::string def;
+        std::visit(
+            [&](auto* t) {
+                using T = std::remove_pointer_t<decltype(t)>;
+                if constexpr (std::is_same_v<T, std::string>) { if (!t->empty()) def = *t; }
+                else if constexpr (std::is_same_v<T, bool>) {}
+                else if constexpr (std::is_same_v<T, std::vector<std::string>>) {}
+                else def = std::to_string(*t);
+            },
+            o.target);
+        out += lhs + o.help + (def.empty() ? "" : " [default: " + def + "]") + "\n";
+    }
+    out += "  -h, --help                      show this help\n";
+    return out;
+}
+
+ParsedArgs parse_serve_args(int argc, char** argv) {
+    ParsedArgs r;
+    auto opts = options(r.config);
+    auto find = [&](const std::string& name) -> const Option* {
+        for (const auto& o : opts)
+            if (name == o.name) return &o;
+        return nullptr;
+    };
+    // Pass 1: the config file's path (flag, then environment) and --help.
+    std::string config_path;
+    if (const char* e = std::getenv("SWITCHBOARD_CONFIG")) config_path = e;
+    for (int i = 0; i < argc; ++i) {
+        std::string a = argv[i];
+        if (a == "-h" || a == "--help") r.help = true;
+        if (a == "--config" && i + 1 < argc) config_path = argv[i + 1];
+        if (a.rfind("--config=", 0) == 0) config_path = a.substr(9);
+    }
+    if (r.help) return r;
+    if (!config_path.empty()) load_toml(config_path, opts);
+    r.config.config_file = config_path;
+    // Pass 2: environment.
+    for (const auto& o : opts) {
+        if (std::string(o.name) == "config") continue;
+        if (const char* e = std::getenv(env_of(o.name).c_str())) assign(o, env_of(o.name), e, false);
+    }
+    // Pass 3: flags. A repeated list flag appends; the first use replaces file/env values.
+    std::vector<const Option*> lists_seen;
+    for (int i = 0; i < argc; ++i) {
+        std::string a = argv[i];
+        if (a.rfind("--", 0) != 0) throw std::invalid_argument("unexpected argument '" + a + "' (see --help)");
+        std::string name = a.substr(2), value;
+        bool has_value = false;
+        if (auto eq = name.find('='); eq != std::string::npos) {
+            value = name.substr(eq + 1);
+            name = name.substr(0, eq);
+            has_value = true;
+        }
+        const Option* o = find(name);
+        if (!o) throw std::invalid_argument("unknown option '--" + name + "' (see --help)");
+        if (!o->arg) { // switch
+            assign(*o, a, has_value ? value : "true", false);
+            continue;
+        }
+        if (!has_value) {
+            if (i + 1 >= argc) throw std::invalid_argument("--" + name + " needs a value");
+            value = argv[++i];
+        }
+        if (std::string(o->name) == "config") continue;
+        bool is_list = std::holds_alternative<std::vector<std::string>*>(o->target);
+        if (is_list) {
+            bool seen = false;
+            for (auto* s : lists_seen) seen |= s == o;
+            if (!seen) {
+                std::get<std::vector<std::string>*>(o->target)->clear();
+                lists_seen.push_back(o);
+            }
+        }
+        assign(*o, "--" + name, value, is_list);
+    }
+    validate(r.config);
+    return r;
+}
+
+} // namespace switchboard::app

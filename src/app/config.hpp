@@ -1,0 +1,55 @@
+#pragma once
+// Server configuration: embedded defaults, then a TOML file, then SWITCHBOARD_* environment
+// variables, then command-line flags (each later source wins). One table describes every option
+// so the three sources and `--help` can't drift apart.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace switchboard::app {
+
+struct Config {
+    std::string config_file;
+    std::string listen = "127.0.0.1:8080";
+    unsigned loops = 0; // 0: one per CPU the process may run on
+    bool echo = false;
+    std::string static_dir;
+    std::string tls_cert;
+    std::string tls_key;
+    std::string log_level = "info";
+    std::string log_format = "text";
+    std::uint64_t shutdown_timeout = 10; // seconds
+
+    // HTTP
+    std::uint64_t max_request_line = 8 * 1024;
+    std::uint64_t max_header_size = 16 * 1024;
+    std::uint64_t max_headers = 64;
+    std::uint64_t max_body_size = 1024 * 1024;
+    std::uint64_t http_idle_timeout = 60; // keep-alive connection without a request
+    std::uint64_t header_timeout = 10;    // a request head must arrive within this
+
+    // WebSocket
+    std::uint64_t max_message_size = 16 * 1024 * 1024;
+    std::uint64_t max_send_buffer = 4 * 1024 * 1024;
+    std::uint64_t ping_interval = 30;
+    std::uint64_t idle_timeout = 120;
+    std::uint64_t close_timeout = 5;
+    std::vector<std::string> allowed_origins;
+    std::vector<std::string> subprotocols;
+    std::string compression = "shared"; // off | shared | dedicated
+    std::uint64_t compression_threshold = 64;
+    std::uint64_t compression_window_bits = 15;
+    std::uint64_t compression_mem_level = 8;
+};
+
+struct ParsedArgs {
+    Config config;
+    bool help = false;
+};
+
+/// Parses `serve`'s arguments (argv after the subcommand) with the file and environment under
+/// them. Throws std::invalid_argument with a message for the user on any bad value.
+ParsedArgs parse_serve_args(int argc, char** argv);
+std::string serve_help();
+
+} // namespace switchboard::app

@@ -1,0 +1,179 @@
+#include "app/server.hpp"
+
+#include "app/session.hpp"
+#include "base/log.hpp"
+
+#include <pthread.h>
+#include <sched.h>
+#include <unistd.h>
+
+#include <condition_variable>
+#include <mutex>
+
+namespace switchboard::app {
+
+unsigned available_cpus() {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (sched_getaffinity(0, sizeof set, &set) != 0) return 1;
+    int n = CPU_COUNT(&set);
+    return n > 0 ? static_cast<unsigned>(n) : 1;
+}
+
+LoopContext::LoopContext(Server& s, unsigned index)
+    : server(s), loop(index), compression(static_cast<int>(s.config().compression_mem_level)) {}
+
+void LoopContext::deliver_broadcast(const ws::FramedMessage& m) {
+    // Index loop: a delivery may close a slow consumer, which removes it from the vector.
+    for (std::size_t i = 0; i < broadcast.size(); ++i) {
+        Session* s = broadcast[i];
+        s->deliver(m);
+        if (i < broadcast.size() && broadcast[i] != s) --i; // swapped in from the back
+    }
+}
+
+Server::Server(Config cfg) : cfg_(std::move(cfg)), statics_(cfg_.static_dir) {
+    ws_cfg_.max_message_size = cfg_.max_message_size;
+    ws_cfg_.compression_threshold = cfg_.compression_threshold;
+    ws_cfg_.ping_interval = std::chrono::seconds(cfg_.ping_interval);
+    ws_cfg_.idle_timeout = std::chrono::seconds(cfg_.idle_timeout);
+    ws_cfg_.close_timeout = std::chrono::seconds(cfg_.close_timeout);
+    ws_cfg_.max_send_buffer = cfg_.max_send_buffer;
+    handshake_.allowed_origins = cfg_.allowed_origins;
+    handshake_.subprotocols = cfg_.subprotocols;
+    handshake_.deflate.mode = cfg_.compression == "off"      ? ws::CompressionMode::Off
+                              : cfg_.compression == "shared" ? ws::CompressionMode::Shared
+                                                             : ws::CompressionMode::Dedicated;
+    handshake_.deflate.max_window_bits = static_cast<int>(cfg_.compression_window_bits);
+    handshake_.deflate.mem_level = static_cast<int>(cfg_.compression_mem_level);
+    http_limits_.max_request_line = cfg_.max_request_line;
+    http_limits_.max_head_size = cfg_.max_header_size;
+    http_limits_.max_headers = cfg_.max_headers;
+    http_limits_.max_body_size = cfg_.max_body_size;
+    if (!cfg_.tls_cert.empty()) tls_ = std::make_unique<net::TlsContext>(cfg_.tls_cert, cfg_.tls_key);
+}
+
+Server::~Server() {
+    for (auto& l : loops_)
+        if (l->thread.joinable()) {
+            l->loop.stop();
+            l->thread.join();
+        }
+}
+
+std::vector<LoopContext*> Server::loops() const {
+    std::vector<LoopContext*> v;
+    for (auto& l : loops_) v.push_back(l.get());
+    return v;
+}
+
+std::string Server::url() const {
+    net::Endpoint e = net::parse_endpoint(cfg_.listen);
+    e.port = port_;
+    if (e.host == "0.0.0.0") e.host = "127.0.0.1";
+    if (e.host == "::") e.host = "::1";
+    return std::string(tls_ ? "https://" : "http://") + e.to_string();
+}
+
+void Server::start() {
+    unsigned n = cfg_.loops ? cfg_.loops : available_cpus();
+    net::Endpoint at = net::parse_endpoint(cfg_.listen);
+    for (unsigned i = 0; i < n; ++i) {
+        auto ctx = std::make_unique<LoopContext>(*this, i);
+        LoopContext* c = ctx.get();
+        // Port 0: the first listener picks the port and the others share it (SO_REUSEPORT).
+        if (i > 0) at.port = port_;
+        c->listener = std::make_unique<net::Listener>(c->loop, at, [this, c](int fd) { on_accept(*c, fd); });
+        if (i == 0) port_ = c->listener->port();
+        loops_.push_back(std::move(ctx));
+    }
+    cpu_set_t allowed;
+    CPU_ZERO(&allowed);
+    sched_getaffinity(0, sizeof allowed, &allowed);
+    std::vector<int> cpus;
+    for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu)
+        if (CPU_ISSET(cpu, &allowed)) cpus.push_back(cpu);
+    for (auto& l : loops_) {
+        LoopContext* c = l.get();
+        c->listener->start();
+        c->loop.add_timer(std::chrono::milliseconds(1000), [this, c] { tick(*c); });
+        c->thread = std::thread([c] { c->loop.run(); });
+        // One loop per CPU: pin it there so its connections' state stays in that CPU's cache.
+        if (loops_.size() == cpus.size() && cpus.size() > 1) {
+            cpu_set_t one;
+            CPU_ZERO(&one);
+            CPU_SET(cpus[c->loop.index()], &one);
+            pthread_setaffinity_np(c->thread.native_handle(), sizeof one, &one);
+        }
+    }
+    log::info("listening", {{"url", url()}, {"loops", std::to_string(loops_.size())},
+                            {"echo", cfg_.echo ? "on" : "off"}, {"compression", cfg_.compression}});
+}
+
+void Server::on_accept(LoopContext& ctx, int fd) {
+    std::unique_ptr<net::TlsSession> tls;
+    if (tls_) tls = std::make_unique<net::TlsSession>(*tls_);
+    auto* s = new Session(ctx, fd, std::move(tls)); // owned by the loop from start() on
+    s->start();
+}
+
+void Server::tick(LoopContext& ctx) {
+    auto now = ctx.loop.now();
+    // Ticking may close streams (swap-removal from the registry), so walk it by index.
+    auto& streams = ctx.loop.streams();
+    for (std::size_t i = 0; i < streams.size(); ++i) {
+        net::Stream* s = streams[i];
+        s->on_tick(now);
+        if (i < streams.size() && streams[i] != s) --i;
+    }
+    ctx.loop.add_timer(std::chrono::milliseconds(1000), [this, &ctx] { tick(ctx); });
+}
+
+void Server::broadcast(LoopContext& origin, ws::Opcode op, std::span<const std::uint8_t> payload) {
+    auto m = ws::frame_message(op, payload, compression_enabled() ? &origin.compression : nullptr,
+                               ws_cfg_.compression_threshold);
+    for (auto& l : loops_) {
+        if (l.get() == &origin) continue;
+        LoopContext* c = l.get();
+        c->loop.post([c, m] { c->deliver_broadcast(m); });
+    }
+    origin.deliver_broadcast(m);
+}
+
+void Server::shutdown() {
+    auto deadline = net::Clock::now() + std::chrono::seconds(cfg_.shutdown_timeout);
+    for (auto& l : loops_) {
+        LoopContext* c = l.get();
+        c->loop.post([c] {
+            c->listener->stop();
+            auto& streams = c->loop.streams();
+            for (std::size_t i = 0; i < streams.size(); ++i) {
+                net::Stream* s = streams[i];
+                static_cast<Session*>(s)->shut_down();
+                if (i < streams.size() && streams[i] != s) --i;
+            }
+        });
+    }
+    // Each loop ends once its connections are gone or the deadline passed.
+    for (auto& l : loops_) {
+        LoopContext* c = l.get();
+        auto check = std::make_shared<std::function<void()>>();
+        *check = [c, deadline, check] {
+            if (c->loop.streams().empty() || net::Clock::now() >= deadline) {
+                c->loop.stop();
+                *check = nullptr; // break the self-reference
+                return;
+            }
+            c->loop.add_timer(std::chrono::milliseconds(20), *check);
+        };
+        c->loop.post([c, check] { c->loop.add_timer(std::chrono::milliseconds(0), *check); });
+    }
+    std::size_t left = 0;
+    for (auto& l : loops_) {
+        if (l->thread.joinable()) l->thread.join();
+        left += l->loop.streams().size();
+    }
+    log::info("stopped", {{"connections_dropped", std::to_string(left)}});
+}
+
+} // namespace switchboard::app

@@ -1,0 +1,81 @@
+#pragma once
+// Server: the loops, their listeners and the application state each loop owns.
+#include "app/config.hpp"
+#include "app/stats.hpp"
+#include "http/request.hpp"
+#include "http/static_files.hpp"
+#include "net/listener.hpp"
+#include "net/loop.hpp"
+#include "net/tls.hpp"
+#include "ws/connection.hpp"
+#include "ws/handshake.hpp"
+
+#include <memory>
+#include <thread>
+#include <vector>
+
+namespace switchboard::app {
+
+class Server;
+class Session;
+
+/// Everything one loop owns. Touched only on that loop's thread, except `stats`, which is read
+/// (relaxed) by whichever loop renders /metrics.
+struct LoopContext {
+    LoopContext(Server& s, unsigned index);
+    void deliver_broadcast(const ws::FramedMessage& m);
+
+    Server& server;
+    net::Loop loop;
+    ws::LoopCompression compression;
+    AppStats stats;
+    std::vector<Session*> broadcast; // sessions on /broadcast on this loop
+    ByteBuffer http_out;             // scratch for HTTP responses
+    std::unique_ptr<net::Listener> listener;
+    std::thread thread;
+};
+
+/// Thread-safe: start/stop from the main thread; everything else runs on the loops.
+class Server {
+  public:
+    explicit Server(Config cfg);
+    ~Server();
+
+    /// Binds every listener (throws on failure) and starts the loop threads.
+    void start();
+    unsigned short port() const noexcept { return port_; }
+    std::string url() const;
+    /// Graceful stop: no new connections, close 1001 to WebSocket peers, then exit when all
+    /// connections are gone or the shutdown timeout passed. Returns when the loops have ended.
+    void shutdown();
+
+    const Config& config() const noexcept { return cfg_; }
+    const ws::ConnectionConfig& ws_config() const noexcept { return ws_cfg_; }
+    const ws::HandshakeConfig& handshake_config() const noexcept { return handshake_; }
+    const http::Limits& http_limits() const noexcept { return http_limits_; }
+    const http::StaticFiles& static_files() const noexcept { return statics_; }
+    const net::TlsContext* tls() const noexcept { return tls_.get(); }
+    bool compression_enabled() const noexcept { return handshake_.deflate.mode != ws::CompressionMode::Off; }
+    std::vector<LoopContext*> loops() const;
+
+    /// Frames once and hands the same bytes to every /broadcast session on every loop.
+    void broadcast(LoopContext& origin, ws::Opcode op, std::span<const std::uint8_t> payload);
+
+  private:
+    void on_accept(LoopContext& ctx, int fd);
+    void tick(LoopContext& ctx);
+
+    Config cfg_;
+    ws::ConnectionConfig ws_cfg_;
+    ws::HandshakeConfig handshake_;
+    http::Limits http_limits_;
+    http::StaticFiles statics_;
+    std::unique_ptr<net::TlsContext> tls_;
+    std::vector<std::unique_ptr<LoopContext>> loops_;
+    unsigned short port_ = 0;
+};
+
+/// The CPUs this process may run on (its affinity mask), at least 1.
+unsigned available_cpus();
+
+} // namespace switchboard::app

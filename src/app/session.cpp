@@ -1,0 +1,246 @@
+#include "app/session.hpp"
+
+#include "app/server.hpp"
+#include "base/log.hpp"
+#include "http/response.hpp"
+#include "ws/handshake.hpp"
+
+namespace switchboard::app {
+
+namespace {
+constexpr std::string_view kLandingPage = R"(<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Switchboard</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>body{font:16px/1.5 system-ui,sans-serif;max-width:40rem;margin:4rem auto;padding:0 1rem;color:#1d2330}
+code{background:#eef1f6;padding:.1rem .3rem;border-radius:4px}h1{font-weight:600}</style></head>
+<body><h1>Switchboard is running</h1>
+<p>Real-time messaging over WebSocket and WebRTC from one server.</p>
+<ul><li><a href="/healthz"><code>/healthz</code></a> &mdash; liveness</li>
+<li><a href="/metrics"><code>/metrics</code></a> &mdash; Prometheus metrics</li></ul>
+<p>Serve your web app with <code>--static-dir DIR</code>.</p></body></html>
+)";
+
+std::chrono::seconds secs(std::uint64_t s) { return std::chrono::seconds(static_cast<long>(s)); }
+} // namespace
+
+Session::Session(LoopContext& ctx, int fd, std::unique_ptr<net::TlsSession> tls)
+    : Stream(ctx.loop, fd, std::move(tls)), ctx_(ctx),
+      deadline_(ctx.loop.now() + secs(ctx.server.config().header_timeout)) {}
+
+Session::~Session() = default;
+
+void Session::on_data(std::span<std::uint8_t> bytes) {
+    if (ws_) {
+        ws_->on_bytes(bytes, loop().now());
+        check_backpressure();
+        return;
+    }
+    if (close_after_response_) return; // a rejected request: ignore what follows
+    if (in_.empty()) {
+        std::size_t n = handle_http(bytes);
+        if (n < bytes.size() && !closed() && !close_after_response_) in_.append(bytes.subspan(n));
+    } else {
+        in_.append(bytes);
+        std::size_t n = handle_http(in_.span());
+        in_.consume(n);
+    }
+    if (in_.empty()) in_.release();
+}
+
+std::size_t Session::handle_http(std::span<std::uint8_t> in) {
+    std::size_t consumed = 0;
+    const http::Limits& limits = ctx_.server.http_limits();
+    while (consumed < in.size() && !closed() && !ws_ && !close_after_response_) {
+        http::RequestHead req; // views into `in`
+        std::string_view rest(reinterpret_cast<const char*>(in.data() + consumed), in.size() - consumed);
+        auto r = http::parse_request_head(rest, limits, req);
+        if (r.kind == http::ParseResult::Kind::Incomplete) break;
+        if (r.kind == http::ParseResult::Kind::Error) {
+            close_after_response_ = true;
+            respond(r.status, std::string(r.reason) + "\n", nullptr);
+            return in.size();
+        }
+        const std::size_t total = r.consumed + req.content_length;
+        if (rest.size() < total) break; // wait for the body
+        consumed += total;
+        ctx_.stats.http_requests.add();
+        handle_request(req, in.subspan(consumed), consumed);
+        if (ws_) {
+            // Bytes after the upgrade request are already WebSocket frames.
+            if (consumed < in.size()) ws_->on_bytes(in.subspan(consumed), loop().now());
+            return in.size();
+        }
+    }
+    return consumed;
+}
+
+void Session::respond(int status, std::string_view body, const http::RequestHead* req, std::string_view content_type,
+                      std::initializer_list<std::pair<std::string_view, std::string_view>> headers) {
+    if (status >= 500) ctx_.stats.http_5xx.add();
+    else if (status >= 400) ctx_.stats.http_4xx.add();
+    bool keep = req && req->keep_alive() && !close_after_response_ && !shutting_down_;
+    ByteBuffer& out = ctx_.http_out;
+    out.clear();
+    http::Response r;
+    r.status = status;
+    r.body = body;
+    r.content_type = content_type;
+    r.keep_alive = keep;
+    r.head_only = req && req->method == "HEAD";
+    r.headers = headers;
+    http::write_response(out, r);
+    send(out.span());
+    if (out.capacity() > 256 * 1024) out.release();
+    if (!keep) {
+        close_after_response_ = true;
+        end();
+    } else {
+        deadline_ = loop().now() + secs(ctx_.server.config().http_idle_timeout);
+    }
+}
+
+void Session::handle_request(const http::RequestHead& req, std::span<std::uint8_t>, std::size_t&) {
+    const auto& cfg = ctx_.server.config();
+    const bool get_or_head = req.method == "GET" || req.method == "HEAD";
+    std::string_view path = req.path;
+
+    if (path == "/healthz" || path == "/metrics") {
+        if (!get_or_head) return respond(405, "method not allowed\n", &req, "text/plain; charset=utf-8", {{"Allow", "GET, HEAD"}});
+        if (path == "/healthz") return respond(200, "ok\n", &req);
+        std::string body = render_metrics(ctx_.server.loops());
+        return respond(200, body, &req, "text/plain; version=0.0.4; charset=utf-8");
+    }
+    if (cfg.echo && (path == "/echo" || path == "/broadcast")) {
+        auto ep = path == "/echo" ? Endpoint::Echo : Endpoint::Broadcast;
+        if (ws::is_upgrade_request(req)) return upgrade(req, ep);
+        if (req.method != "GET") return respond(405, "method not allowed\n", &req, "text/plain; charset=utf-8", {{"Allow", "GET"}});
+        return respond(426, "this endpoint speaks WebSocket\n", &req, "text/plain; charset=utf-8",
+                       {{"Upgrade", "websocket"}, {"Sec-WebSocket-Version", "13"}});
+    }
+    if (ws::is_upgrade_request(req)) return respond(404, "no WebSocket endpoint here\n", &req);
+    if (!get_or_head) return respond(405, "method not allowed\n", &req, "text/plain; charset=utf-8", {{"Allow", "GET, HEAD"}});
+    const auto& statics = ctx_.server.static_files();
+    if (statics.enabled()) {
+        if (auto f = statics.lookup(path)) {
+            auto inm = req.header("if-none-match");
+            if (inm && *inm == f->etag) return respond(304, {}, &req, {}, {{"ETag", f->etag}});
+            return respond(200, f->body, &req, f->content_type, {{"ETag", f->etag}, {"Cache-Control", "no-cache"}});
+        }
+    } else if (path == "/" || path == "/index.html") {
+        return respond(200, kLandingPage, &req, "text/html; charset=utf-8");
+    }
+    respond(404, "not found\n", &req);
+}
+
+void Session::upgrade(const http::RequestHead& req, Endpoint ep) {
+    auto hs = ws::accept_handshake(req, ctx_.server.handshake_config());
+    if (hs.status != 101) {
+        ctx_.stats.ws_handshake_rejected.add();
+        close_after_response_ = true;
+        if (hs.status == 426) {
+            respond(426, hs.reason + "\n", &req, "text/plain; charset=utf-8", {{"Sec-WebSocket-Version", "13"}});
+        } else {
+            respond(hs.status, hs.reason + "\n", &req);
+        }
+        return;
+    }
+    send({reinterpret_cast<const std::uint8_t*>(hs.response.data()), hs.response.size()});
+    ws_ = std::make_unique<ws::Connection>(ctx_.server.ws_config(), hs.deflate,
+                                           ctx_.server.compression_enabled() ? &ctx_.compression : nullptr,
+                                           static_cast<ws::ConnectionOutput&>(*this),
+                                           static_cast<ws::ConnectionHandler&>(*this), loop().now());
+    endpoint_ = ep;
+    if (ep == Endpoint::Broadcast) {
+        broadcast_index_ = ctx_.broadcast.size();
+        ctx_.broadcast.push_back(this);
+    }
+    ctx_.stats.ws_open.add();
+    ctx_.stats.ws_total.add();
+}
+
+void Session::on_message(ws::Opcode op, std::span<std::uint8_t> payload) {
+    ctx_.stats.messages_in.add();
+    ctx_.stats.message_bytes_in.add(payload.size());
+    if (endpoint_ == Endpoint::Echo) {
+        if (ws_->send(op, payload) == ws::SendResult::Sent) {
+            ctx_.stats.messages_out.add();
+            ctx_.stats.message_bytes_out.add(payload.size());
+        }
+    } else if (endpoint_ == Endpoint::Broadcast) {
+        ctx_.server.broadcast(ctx_, op, payload);
+    }
+}
+
+void Session::deliver(const ws::FramedMessage& m) {
+    if (!ws_ || !ws_->open()) return;
+    if (ws_->send(m) == ws::SendResult::Sent) {
+        ctx_.stats.messages_out.add();
+        ctx_.stats.message_bytes_out.add(m.plain.size());
+    }
+}
+
+void Session::check_backpressure() {
+    // Replies to a peer that sends faster than it reads: stop reading (TCP pushes back) rather
+    // than buffer without bound; resume once the backlog is written.
+    if (buffered_amount() > ctx_.server.config().max_send_buffer) pause_reading(true);
+}
+
+void Session::on_drained() { pause_reading(false); }
+
+void Session::on_closed(std::uint16_t code, std::string_view reason) {
+    switch (code) {
+    case ws::close_code::kProtocolError: ctx_.stats.ws_protocol_error.add(); break;
+    case ws::close_code::kInvalidPayload: ctx_.stats.ws_invalid_payload.add(); break;
+    case ws::close_code::kTooBig: ctx_.stats.ws_too_big.add(); break;
+    case ws::close_code::kTryAgainLater: ctx_.stats.ws_slow_consumer.add(); break;
+    default: break;
+    }
+    if (reason == "idle timeout") ctx_.stats.ws_idle_timeout.add();
+    if (reason == "close handshake timed out") ctx_.stats.ws_close_timeout.add();
+    // The peer has close_timeout to send its EOF after our close; then we cut the line.
+    deadline_ = loop().now() + secs(ctx_.server.config().close_timeout);
+}
+
+void Session::on_peer_closed() {}
+
+void Session::on_close() {
+    if (ws_) {
+        ws_->on_transport_closed();
+        ctx_.stats.ws_open.sub();
+        if (endpoint_ == Endpoint::Broadcast) {
+            auto& b = ctx_.broadcast;
+            if (broadcast_index_ < b.size() && b[broadcast_index_] == this) {
+                b[broadcast_index_] = b.back();
+                b[broadcast_index_]->broadcast_index_ = broadcast_index_;
+                b.pop_back();
+            }
+        }
+    }
+}
+
+void Session::on_tick(net::Clock::time_point now) {
+    if (ws_) {
+        if (!ws_->open() && ending() && now >= deadline_) return close();
+        ws_->on_tick(now);
+        return;
+    }
+    if (now < deadline_) return;
+    if (!in_.empty() && !close_after_response_) {
+        close_after_response_ = true;
+        respond(408, "request timeout\n", nullptr);
+        return;
+    }
+    close();
+}
+
+void Session::shut_down() {
+    shutting_down_ = true;
+    if (ws_) {
+        ws_->close(ws::close_code::kGoingAway, "server shutting down");
+        return;
+    }
+    if (in_.empty()) close();
+    else deadline_ = loop().now(); // finish at the next tick at the latest
+}
+
+} // namespace switchboard::app

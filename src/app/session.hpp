@@ -1,0 +1,67 @@
+#pragma once
+// Session: one client connection as the server sees it. It starts as HTTP/1.1 (requests,
+// keep-alive, limits) and may upgrade to WebSocket, after which the ws::Connection state machine
+// drives it. One object per connection keeps an idle connection small.
+#include "base/byte_buffer.hpp"
+#include "http/request.hpp"
+#include "net/stream.hpp"
+#include "ws/connection.hpp"
+
+#include <memory>
+#include <optional>
+
+namespace switchboard::app {
+
+struct LoopContext;
+
+/// Not thread-safe; lives on its loop (see net::Stream for lifetime).
+class Session final : public net::Stream, private ws::ConnectionOutput, private ws::ConnectionHandler {
+  public:
+    enum class Endpoint : std::uint8_t { None, Echo, Broadcast };
+
+    Session(LoopContext& ctx, int fd, std::unique_ptr<net::TlsSession> tls);
+    ~Session() override;
+
+    void on_tick(net::Clock::time_point now) override;
+    /// Server shutdown: WebSocket peers get close 1001, idle HTTP connections close.
+    void shut_down();
+    /// Fan-out delivery (broadcast endpoint).
+    void deliver(const ws::FramedMessage& m);
+    bool is_websocket() const noexcept { return ws_ != nullptr; }
+
+  private:
+    // net::Stream
+    void on_data(std::span<std::uint8_t> bytes) override;
+    void on_peer_closed() override;
+    void on_drained() override;
+    void on_close() override;
+    // ws::ConnectionOutput
+    void write(std::span<const std::uint8_t> bytes) override { send(bytes); }
+    void write_shared(const SharedBytes& bytes) override { send_shared(bytes); }
+    std::size_t buffered() const noexcept override { return buffered_amount(); }
+    void end_transport() override { end(); }
+    void abort_transport() override { close(); }
+    // ws::ConnectionHandler
+    void on_message(ws::Opcode op, std::span<std::uint8_t> payload) override;
+    void on_closed(std::uint16_t code, std::string_view reason) override;
+
+    /// Handles complete requests at the front of `in`; returns bytes consumed.
+    std::size_t handle_http(std::span<std::uint8_t> in);
+    void handle_request(const http::RequestHead& req, std::span<std::uint8_t> rest, std::size_t& consumed);
+    void respond(int status, std::string_view body, const http::RequestHead* req, std::string_view content_type = "text/plain; charset=utf-8",
+                 std::initializer_list<std::pair<std::string_view, std::string_view>> headers = {});
+    void upgrade(const http::RequestHead& req, Endpoint ep);
+    void check_backpressure();
+
+    LoopContext& ctx_;
+    std::unique_ptr<ws::Connection> ws_;
+    ByteBuffer in_; // partial HTTP request (head and body)
+    net::Clock::time_point deadline_; // HTTP: head/idle timeout
+    std::uint64_t body_left_ = 0;     // HTTP body bytes to skip after a handled request
+    std::size_t broadcast_index_ = 0;
+    Endpoint endpoint_ = Endpoint::None;
+    bool close_after_response_ = false;
+    bool shutting_down_ = false;
+};
+
+} // namespace switchboard::app

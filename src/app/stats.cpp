@@ -1,0 +1,90 @@
+#include "app/stats.hpp"
+
+#include "app/server.hpp"
+
+#include <functional>
+
+namespace switchboard::app {
+
+namespace {
+void metric(std::string& out, const char* name, const char* type, const char* help, std::uint64_t value,
+            const char* labels = nullptr) {
+    if (type) {
+        out += "# HELP ";
+        out += name;
+        out += ' ';
+        out += help;
+        out += "\n# TYPE ";
+        out += name;
+        out += ' ';
+        out += type;
+        out += '\n';
+    }
+    out += name;
+    if (labels) {
+        out += '{';
+        out += labels;
+        out += '}';
+    }
+    out += ' ';
+    out += std::to_string(value);
+    out += '\n';
+}
+} // namespace
+
+std::string render_metrics(const std::vector<LoopContext*>& loops) {
+    auto sum_net = [&](Counter net::LoopStats::*f) {
+        std::uint64_t n = 0;
+        for (auto* l : loops) n += (l->loop.stats().*f).get();
+        return n;
+    };
+    auto sum = [&](Counter AppStats::*f) {
+        std::uint64_t n = 0;
+        for (auto* l : loops) n += (l->stats.*f).get();
+        return n;
+    };
+    std::string o;
+    o.reserve(4096);
+    metric(o, "switchboard_connections", "gauge", "Open TCP connections (HTTP and WebSocket).", sum_net(&net::LoopStats::connections_open));
+    metric(o, "switchboard_connections_accepted_total", "counter", "Accepted TCP connections.", sum_net(&net::LoopStats::connections_total));
+    metric(o, "switchboard_websocket_connections", "gauge", "Open WebSocket connections.", sum(&AppStats::ws_open));
+    metric(o, "switchboard_websocket_upgrades_total", "counter", "Completed WebSocket handshakes.", sum(&AppStats::ws_total));
+    metric(o, "switchboard_http_requests_total", "counter", "HTTP requests parsed.", sum(&AppStats::http_requests));
+    metric(o, "switchboard_messages_in_total", "counter", "WebSocket messages received.", sum(&AppStats::messages_in));
+    metric(o, "switchboard_messages_out_total", "counter", "WebSocket messages sent.", sum(&AppStats::messages_out));
+    metric(o, "switchboard_message_bytes_in_total", "counter", "WebSocket payload bytes received.", sum(&AppStats::message_bytes_in));
+    metric(o, "switchboard_message_bytes_out_total", "counter", "WebSocket payload bytes sent (before compression).", sum(&AppStats::message_bytes_out));
+    metric(o, "switchboard_bytes_in_total", "counter", "Bytes read from sockets.", sum_net(&net::LoopStats::bytes_in));
+    metric(o, "switchboard_bytes_out_total", "counter", "Bytes written to sockets.", sum_net(&net::LoopStats::bytes_out));
+    metric(o, "switchboard_write_calls_total", "counter", "write/writev system calls (coalescing shows as bytes per call).", sum_net(&net::LoopStats::write_calls));
+    const char* ename = "switchboard_errors_total";
+    metric(o, ename, "counter", "Errors by kind.", sum(&AppStats::http_4xx), "kind=\"http_4xx\"");
+    metric(o, ename, nullptr, nullptr, sum(&AppStats::http_5xx), "kind=\"http_5xx\"");
+    metric(o, ename, nullptr, nullptr, sum(&AppStats::ws_handshake_rejected), "kind=\"ws_handshake_rejected\"");
+    metric(o, ename, nullptr, nullptr, sum(&AppStats::ws_protocol_error), "kind=\"ws_protocol_error\"");
+    metric(o, ename, nullptr, nullptr, sum(&AppStats::ws_invalid_payload), "kind=\"ws_invalid_payload\"");
+    metric(o, ename, nullptr, nullptr, sum(&AppStats::ws_too_big), "kind=\"ws_message_too_big\"");
+    metric(o, ename, nullptr, nullptr, sum(&AppStats::ws_slow_consumer), "kind=\"ws_slow_consumer\"");
+    metric(o, ename, nullptr, nullptr, sum(&AppStats::ws_idle_timeout), "kind=\"ws_idle_timeout\"");
+    metric(o, ename, nullptr, nullptr, sum(&AppStats::ws_close_timeout), "kind=\"ws_close_timeout\"");
+    metric(o, ename, nullptr, nullptr, sum(&AppStats::tls_failed), "kind=\"tls_handshake_failed\"");
+    o += "# HELP switchboard_loop_lag_seconds How late the loop ran its last timer (work waiting for the loop).\n"
+         "# TYPE switchboard_loop_lag_seconds gauge\n";
+    for (auto* l : loops) {
+        char buf[128];
+        std::snprintf(buf, sizeof buf, "switchboard_loop_lag_seconds{loop=\"%u\"} %.6f\n", l->loop.index(),
+                      static_cast<double>(l->loop.stats().lag_last_us.get()) / 1e6);
+        o += buf;
+    }
+    o += "# HELP switchboard_loop_lag_max_seconds Largest loop lag seen since start.\n"
+         "# TYPE switchboard_loop_lag_max_seconds gauge\n";
+    for (auto* l : loops) {
+        char buf[128];
+        std::snprintf(buf, sizeof buf, "switchboard_loop_lag_max_seconds{loop=\"%u\"} %.6f\n", l->loop.index(),
+                      static_cast<double>(l->loop.stats().lag_max_us.get()) / 1e6);
+        o += buf;
+    }
+    return o;
+}
+
+} // namespace switchboard::app

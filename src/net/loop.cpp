@@ -1,0 +1,179 @@
+#include "net/loop.hpp"
+
+#include "net/stream.hpp"
+
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <algorithm>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+
+namespace switchboard::net {
+
+Loop::Loop(unsigned index) : index_(index), now_(Clock::now()), read_buf_(kReadBufferSize + 64) {
+    epfd_ = epoll_create1(EPOLL_CLOEXEC);
+    wakefd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (epfd_ < 0 || wakefd_ < 0) throw std::runtime_error(std::string("epoll: ") + std::strerror(errno));
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.ptr = nullptr; // the wake-up descriptor
+    epoll_ctl(epfd_, EPOLL_CTL_ADD, wakefd_, &ev);
+    cork_.prepare(kCorkSize);
+}
+
+Loop::~Loop() {
+    for (Stream* s : streams_) delete s;
+    reap();
+    if (epfd_ >= 0) ::close(epfd_);
+    if (wakefd_ >= 0) ::close(wakefd_);
+}
+
+void Loop::add(int fd, std::uint32_t events, IoHandler* h) {
+    epoll_event ev{};
+    ev.events = events | EPOLLET;
+    ev.data.ptr = h;
+    if (epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev) != 0)
+        throw std::runtime_error(std::string("epoll_ctl: ") + std::strerror(errno));
+}
+
+void Loop::remove(int fd) noexcept { epoll_ctl(epfd_, EPOLL_CTL_DEL, fd, nullptr); }
+
+void Loop::stop() noexcept {
+    stopping_ = true;
+    std::uint64_t one = 1;
+    [[maybe_unused]] auto r = ::write(wakefd_, &one, sizeof one);
+}
+
+void Loop::post(std::function<void()> task) {
+    {
+        std::lock_guard lock(post_mutex_);
+        posts_.push_back(std::move(task));
+        if (posts_.size() > 1) return; // a wake-up is already pending
+    }
+    std::uint64_t one = 1;
+    [[maybe_unused]] auto r = ::write(wakefd_, &one, sizeof one);
+}
+
+Loop::TimerId Loop::add_timer(std::chrono::milliseconds delay, std::function<void()> fn) {
+    TimerId id = next_timer_id_++;
+    timers_.emplace(Clock::now() + delay, Timer{id, std::move(fn)});
+    return id;
+}
+
+void Loop::cancel_timer(TimerId id) noexcept {
+    for (auto it = timers_.begin(); it != timers_.end(); ++it)
+        if (it->second.id == id) {
+            timers_.erase(it);
+            return;
+        }
+}
+
+void Loop::attach(Stream* s) {
+    s->registry_index_ = streams_.size();
+    streams_.push_back(s);
+    stats_.connections_open.add();
+    stats_.connections_total.add();
+}
+
+void Loop::detach_and_destroy(Stream* s) {
+    std::size_t i = s->registry_index_;
+    if (i < streams_.size() && streams_[i] == s) {
+        streams_[i] = streams_.back();
+        streams_[i]->registry_index_ = i;
+        streams_.pop_back();
+        stats_.connections_open.sub();
+    }
+    // Nothing may reach the stream after this turn's reap().
+    std::erase(read_again_, s);
+    std::erase(dirty_, s);
+    graveyard_.push_back(s);
+}
+
+void Loop::mark_dirty(Stream* s) { dirty_.push_back(s); }
+void Loop::want_read_again(Stream* s) { read_again_.push_back(s); }
+
+void Loop::drain_posts() {
+    {
+        std::lock_guard lock(post_mutex_);
+        running_posts_.swap(posts_);
+    }
+    for (auto& t : running_posts_) t();
+    running_posts_.clear();
+}
+
+void Loop::run_timers() {
+    while (!timers_.empty() && timers_.begin()->first <= now_) {
+        auto node = timers_.extract(timers_.begin());
+        auto late = std::chrono::duration_cast<std::chrono::microseconds>(now_ - node.key()).count();
+        stats_.lag_last_us.set(static_cast<std::uint64_t>(late));
+        if (static_cast<std::uint64_t>(late) > stats_.lag_max_us.get()) stats_.lag_max_us.set(static_cast<std::uint64_t>(late));
+        node.mapped().fn();
+    }
+}
+
+void Loop::flush_dirty() {
+    // Flushing can mark streams dirty again (a close frame after a failed write), so loop.
+    while (!dirty_.empty()) {
+        dirty_running_.swap(dirty_);
+        for (Stream* s : dirty_running_) s->flush();
+        dirty_running_.clear();
+    }
+}
+
+void Loop::reap() {
+    for (Stream* s : graveyard_) delete s;
+    graveyard_.clear();
+}
+
+void Loop::run() {
+    constexpr int kMaxEvents = 512;
+    epoll_event events[kMaxEvents];
+    while (true) {
+        if (stopping_.load(std::memory_order_relaxed)) {
+            bool idle;
+            {
+                std::lock_guard lock(post_mutex_);
+                idle = posts_.empty();
+            }
+            if (idle) break;
+        }
+        int timeout = 1000;
+        if (!read_again_.empty()) timeout = 0;
+        else if (!timers_.empty()) {
+            auto d = std::chrono::duration_cast<std::chrono::milliseconds>(timers_.begin()->first - Clock::now()).count() + 1;
+            timeout = d < 0 ? 0 : static_cast<int>(d < 1000 ? d : 1000);
+        }
+        int n = epoll_wait(epfd_, events, kMaxEvents, timeout);
+        now_ = Clock::now();
+        if (n < 0 && errno != EINTR) throw std::runtime_error(std::string("epoll_wait: ") + std::strerror(errno));
+        bool woken = false;
+        for (int i = 0; i < n; ++i) {
+            auto* h = static_cast<IoHandler*>(events[i].data.ptr);
+            if (!h) {
+                woken = true;
+                continue;
+            }
+            h->on_io(events[i].events);
+        }
+        if (!read_again_.empty()) {
+            read_again_running_.swap(read_again_);
+            for (Stream* s : read_again_running_) s->on_io(EPOLLIN);
+            read_again_running_.clear();
+        }
+        if (woken) {
+            std::uint64_t v;
+            [[maybe_unused]] auto r = ::read(wakefd_, &v, sizeof v);
+            drain_posts();
+        }
+        run_timers();
+        flush_dirty();
+        reap();
+    }
+    flush_dirty();
+}
+
+} // namespace switchboard::net

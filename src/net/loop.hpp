@@ -1,0 +1,122 @@
+#pragma once
+// Loop: one epoll event loop on one thread. Everything a connection does happens on the loop
+// that accepted it; other threads reach a loop only through post(). A turn of the loop is:
+// wait, dispatch I/O (each stream corked while it handles its bytes), run due timers and posted
+// tasks, then flush every stream that queued output, so each socket sees at most one gather
+// write per turn.
+#include "base/byte_buffer.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <span>
+#include <vector>
+
+namespace switchboard::net {
+
+using Clock = std::chrono::steady_clock;
+class Stream;
+
+/// Receives epoll readiness; registered with Loop::add. Not owned by the loop.
+class IoHandler {
+  public:
+    virtual void on_io(std::uint32_t events) = 0;
+
+  protected:
+    ~IoHandler() = default;
+};
+
+/// Counters one loop writes and /metrics reads from another thread: single writer, so plain
+/// relaxed loads and stores suffice (no locked read-modify-write on the hot path).
+struct Counter {
+    std::atomic<std::uint64_t> v{0};
+    void add(std::uint64_t n = 1) noexcept { v.store(v.load(std::memory_order_relaxed) + n, std::memory_order_relaxed); }
+    void sub(std::uint64_t n = 1) noexcept { v.store(v.load(std::memory_order_relaxed) - n, std::memory_order_relaxed); }
+    void set(std::uint64_t n) noexcept { v.store(n, std::memory_order_relaxed); }
+    std::uint64_t get() const noexcept { return v.load(std::memory_order_relaxed); }
+};
+
+struct LoopStats {
+    Counter connections_open;   // gauge
+    Counter connections_total;
+    Counter bytes_in, bytes_out;
+    Counter write_calls;
+    Counter lag_last_us, lag_max_us; // timer lateness: how long ready work waits for the loop
+};
+
+/// Not thread-safe except post(), stop() and stats(); owned by the thread that runs it.
+class Loop {
+  public:
+    using TimerId = std::uint64_t;
+    static constexpr std::size_t kReadBufferSize = 256 * 1024;
+    static constexpr std::size_t kCorkSize = 64 * 1024;
+
+    explicit Loop(unsigned index);
+    ~Loop();
+    Loop(const Loop&) = delete;
+    Loop& operator=(const Loop&) = delete;
+
+    unsigned index() const noexcept { return index_; }
+    /// Registers `fd` edge-triggered for the given events.
+    void add(int fd, std::uint32_t events, IoHandler* h);
+    void remove(int fd) noexcept;
+
+    /// Runs until stop() and until no posted task is left.
+    void run();
+    void stop() noexcept; // thread-safe
+    /// Thread-safe; the task runs on this loop's thread.
+    void post(std::function<void()> task);
+
+    TimerId add_timer(std::chrono::milliseconds delay, std::function<void()> fn);
+    void cancel_timer(TimerId id) noexcept;
+
+    Clock::time_point now() const noexcept { return now_; }
+    std::span<std::uint8_t> read_buffer() noexcept { return {read_buf_.data(), kReadBufferSize}; }
+    LoopStats& stats() noexcept { return stats_; }
+
+    // Stream bookkeeping (called by Stream only).
+    void attach(Stream* s);
+    void detach_and_destroy(Stream* s); // deleted at the end of the turn
+    void mark_dirty(Stream* s);
+    void want_read_again(Stream* s);
+    std::vector<Stream*>& streams() noexcept { return streams_; }
+    ByteBuffer& cork_buffer() noexcept { return cork_; }
+    Stream* corked() const noexcept { return corked_; }
+    void set_corked(Stream* s) noexcept { corked_ = s; }
+
+  private:
+    void drain_posts();
+    void run_timers();
+    void flush_dirty();
+    void reap();
+
+    unsigned index_;
+    int epfd_ = -1;
+    int wakefd_ = -1;
+    std::atomic<bool> stopping_{false};
+    Clock::time_point now_;
+
+    std::mutex post_mutex_;
+    std::vector<std::function<void()>> posts_, running_posts_;
+
+    struct Timer {
+        TimerId id;
+        std::function<void()> fn;
+    };
+    std::multimap<Clock::time_point, Timer> timers_;
+    TimerId next_timer_id_ = 1;
+
+    std::vector<std::uint8_t> read_buf_;
+    ByteBuffer cork_;
+    Stream* corked_ = nullptr;
+    std::vector<Stream*> streams_;
+    std::vector<Stream*> dirty_, dirty_running_;
+    std::vector<Stream*> read_again_, read_again_running_;
+    std::vector<Stream*> graveyard_;
+    LoopStats stats_;
+};
+
+} // namespace switchboard::net

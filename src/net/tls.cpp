@@ -1,0 +1,122 @@
+#include "net/tls.hpp"
+
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include <stdexcept>
+
+namespace switchboard::net {
+namespace {
+std::string ssl_error() {
+    char buf[256];
+    unsigned long e = ERR_get_error();
+    if (!e) return "unknown error";
+    ERR_error_string_n(e, buf, sizeof buf);
+    ERR_clear_error();
+    return buf;
+}
+} // namespace
+
+TlsContext::TlsContext(const std::string& cert_file, const std::string& key_file) {
+    ctx_ = SSL_CTX_new(TLS_server_method());
+    if (!ctx_) throw std::runtime_error("TLS: " + ssl_error());
+    SSL_CTX_set_min_proto_version(ctx_, TLS1_2_VERSION);
+    SSL_CTX_set_mode(ctx_, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_RELEASE_BUFFERS);
+    if (SSL_CTX_use_certificate_chain_file(ctx_, cert_file.c_str()) != 1)
+        throw std::runtime_error("TLS certificate " + cert_file + ": " + ssl_error());
+    if (SSL_CTX_use_PrivateKey_file(ctx_, key_file.c_str(), SSL_FILETYPE_PEM) != 1)
+        throw std::runtime_error("TLS key " + key_file + ": " + ssl_error());
+    if (SSL_CTX_check_private_key(ctx_) != 1)
+        throw std::runtime_error("TLS key does not match the certificate: " + ssl_error());
+    static const unsigned char alpn[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
+    SSL_CTX_set_alpn_select_cb(
+        ctx_,
+        [](SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in, unsigned inlen,
+           void*) -> int {
+            unsigned char* sel = nullptr;
+            if (SSL_select_next_proto(&sel, outlen, alpn, sizeof alpn, in, inlen) != OPENSSL_NPN_NEGOTIATED)
+                return SSL_TLSEXT_ERR_NOACK;
+            *out = sel;
+            return SSL_TLSEXT_ERR_OK;
+        },
+        nullptr);
+}
+
+TlsContext::~TlsContext() { SSL_CTX_free(ctx_); }
+
+TlsSession::TlsSession(const TlsContext& ctx) {
+    ssl_ = SSL_new(ctx.native());
+    rbio_ = BIO_new(BIO_s_mem());
+    wbio_ = BIO_new(BIO_s_mem());
+    if (!ssl_ || !rbio_ || !wbio_) throw std::bad_alloc();
+    BIO_set_mem_eof_return(rbio_, -1);
+    SSL_set_bio(ssl_, rbio_, wbio_); // the SSL object owns both BIOs now
+    SSL_set_accept_state(ssl_);
+}
+
+TlsSession::~TlsSession() { SSL_free(ssl_); }
+
+bool TlsSession::handshake_done() const noexcept { return SSL_is_init_finished(ssl_) == 1; }
+
+bool TlsSession::feed(std::span<const std::uint8_t> cipher, ByteBuffer& plain) {
+    if (!cipher.empty() && BIO_write(rbio_, cipher.data(), static_cast<int>(cipher.size())) <= 0) return false;
+    if (!handshake_done()) {
+        int r = SSL_do_handshake(ssl_);
+        if (r != 1) {
+            int e = SSL_get_error(ssl_, r);
+            if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) return true;
+            ERR_clear_error();
+            return false;
+        }
+        if (!pending_plain_.empty()) {
+            ByteBuffer p = std::move(pending_plain_);
+            if (!write(p.span())) return false;
+        }
+    }
+    while (true) {
+        std::uint8_t* dst = plain.prepare(16 * 1024);
+        int n = SSL_read(ssl_, dst, 16 * 1024);
+        if (n > 0) {
+            plain.commit(static_cast<std::size_t>(n));
+            continue;
+        }
+        int e = SSL_get_error(ssl_, n);
+        if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) return true;
+        if (e == SSL_ERROR_ZERO_RETURN) return true; // close_notify; the TCP EOF ends the stream
+        ERR_clear_error();
+        return false;
+    }
+}
+
+bool TlsSession::write(std::span<const std::uint8_t> plain) {
+    if (!handshake_done()) {
+        pending_plain_.append(plain);
+        return true;
+    }
+    while (!plain.empty()) {
+        int n = SSL_write(ssl_, plain.data(), static_cast<int>(plain.size()));
+        if (n <= 0) {
+            ERR_clear_error();
+            return false;
+        }
+        plain = plain.subspan(static_cast<std::size_t>(n));
+    }
+    return true;
+}
+
+bool TlsSession::has_output() const noexcept { return BIO_ctrl_pending(wbio_) > 0; }
+
+void TlsSession::take_output(ByteBuffer& out) {
+    std::size_t pending = BIO_ctrl_pending(wbio_);
+    if (!pending) return;
+    std::uint8_t* dst = out.prepare(pending);
+    int n = BIO_read(wbio_, dst, static_cast<int>(pending));
+    if (n > 0) out.commit(static_cast<std::size_t>(n));
+}
+
+void TlsSession::shutdown() {
+    if (handshake_done()) SSL_shutdown(ssl_);
+}
+
+} // namespace switchboard::net

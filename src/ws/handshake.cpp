@@ -1,0 +1,117 @@
+#include "ws/handshake.hpp"
+
+#include <openssl/sha.h>
+
+#include <cstdint>
+
+namespace switchboard::ws {
+
+namespace {
+constexpr char kB64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+std::string base64(const unsigned char* p, std::size_t n) {
+    std::string out;
+    out.reserve((n + 2) / 3 * 4);
+    for (std::size_t i = 0; i < n; i += 3) {
+        std::uint32_t v = std::uint32_t{p[i]} << 16;
+        if (i + 1 < n) v |= std::uint32_t{p[i + 1]} << 8;
+        if (i + 2 < n) v |= p[i + 2];
+        out += kB64[(v >> 18) & 63];
+        out += kB64[(v >> 12) & 63];
+        out += i + 1 < n ? kB64[(v >> 6) & 63] : '=';
+        out += i + 2 < n ? kB64[v & 63] : '=';
+    }
+    return out;
+}
+
+// §4.1: the key is the base64 encoding of 16 random bytes: 24 characters ending in "==".
+bool valid_key(std::string_view k) {
+    if (k.size() != 24 || k[22] != '=' || k[23] != '=') return false;
+    for (std::size_t i = 0; i < 22; ++i) {
+        char c = k[i];
+        bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/';
+        if (!ok) return false;
+    }
+    // The last character before the padding carries only 2 significant bits.
+    return std::string_view("AQgw").find(k[21]) != std::string_view::npos;
+}
+
+std::string_view trim(std::string_view s) {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+    return s;
+}
+
+HandshakeResult reject(int status, std::string reason) {
+    HandshakeResult r;
+    r.status = status;
+    r.reason = std::move(reason);
+    return r;
+}
+} // namespace
+
+std::string accept_key(std::string_view client_key) {
+    static constexpr std::string_view kGuid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+    std::string s(client_key);
+    s += kGuid;
+    unsigned char digest[SHA_DIGEST_LENGTH];
+    SHA1(reinterpret_cast<const unsigned char*>(s.data()), s.size(), digest);
+    return base64(digest, sizeof digest);
+}
+
+bool is_upgrade_request(const http::RequestHead& req) noexcept {
+    return req.has_token("upgrade", "websocket") || req.header("sec-websocket-key").has_value();
+}
+
+HandshakeResult accept_handshake(const http::RequestHead& req, const HandshakeConfig& cfg) {
+    if (req.method != "GET") return reject(400, "WebSocket upgrade must use GET");
+    if (req.version_minor < 1) return reject(400, "WebSocket upgrade needs HTTP/1.1");
+    if (!req.has_token("upgrade", "websocket")) return reject(400, "missing 'Upgrade: websocket'");
+    if (!req.has_token("connection", "upgrade")) return reject(400, "missing 'Connection: Upgrade'");
+    auto version = req.header("sec-websocket-version");
+    if (!version || trim(*version) != "13") return reject(426, "unsupported WebSocket version (13 is supported)");
+    auto key = req.header("sec-websocket-key");
+    if (!key || !valid_key(trim(*key))) return reject(400, "missing or malformed Sec-WebSocket-Key");
+    if (!cfg.allowed_origins.empty()) {
+        auto origin = req.header("origin");
+        bool ok = false;
+        if (origin)
+            for (const auto& o : cfg.allowed_origins)
+                if (http::iequals(o, trim(*origin)) || o == "*") ok = true;
+        if (!ok) return reject(403, "origin not allowed");
+    }
+
+    HandshakeResult r;
+    // §4.2.2: pick one of the client's subprotocols (its order is its preference).
+    if (!cfg.subprotocols.empty()) {
+        for (std::size_t i = 0; i < req.header_count && r.subprotocol.empty(); ++i) {
+            if (!http::iequals(req.headers[i].name, "sec-websocket-protocol")) continue;
+            std::string_view v = req.headers[i].value;
+            while (!v.empty() && r.subprotocol.empty()) {
+                auto comma = v.find(',');
+                std::string_view p = trim(v.substr(0, comma));
+                for (const auto& ours : cfg.subprotocols)
+                    if (ours == p) { r.subprotocol = ours; break; }
+                if (comma == std::string_view::npos) break;
+                v.remove_prefix(comma + 1);
+            }
+        }
+    }
+    std::string ext_header;
+    for (std::size_t i = 0; i < req.header_count; ++i)
+        if (http::iequals(req.headers[i].name, "sec-websocket-extensions")) {
+            if (!ext_header.empty()) ext_header += ", ";
+            ext_header += req.headers[i].value;
+        }
+    if (!ext_header.empty()) r.deflate = negotiate_deflate(ext_header, cfg.deflate);
+
+    r.response = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ";
+    r.response += accept_key(trim(*key));
+    r.response += "\r\n";
+    if (!r.subprotocol.empty()) r.response += "Sec-WebSocket-Protocol: " + r.subprotocol + "\r\n";
+    if (r.deflate) r.response += "Sec-WebSocket-Extensions: " + r.deflate->response + "\r\n";
+    r.response += "\r\n";
+    return r;
+}
+
+} // namespace switchboard::ws

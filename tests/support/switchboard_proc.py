@@ -1,0 +1,72 @@
+"""Starts a `switchboard serve` process on a free loopback port for a test and stops it.
+
+The server prints one line on stdout, `Switchboard serving http://HOST:PORT` (https when TLS is
+configured), once it accepts connections; everything else it says goes to stderr.
+"""
+import os
+import re
+import signal
+import subprocess
+import time
+import urllib.request
+
+_SERVING = re.compile(r"Switchboard serving (https?)://([^:/\s]+):(\d+)")
+
+
+class Switchboard:
+    def __init__(self, binary, *args, env=None, timeout=10.0):
+        self.binary = binary
+        self.args = ["serve", "--listen", "127.0.0.1:0", *args]
+        self.env = env
+        self.timeout = timeout
+        self.proc = None
+        self.host = None
+        self.port = None
+        self.scheme = None
+
+    def start(self):
+        env = dict(os.environ)
+        if self.env:
+            env.update(self.env)
+        self.proc = subprocess.Popen([self.binary, *self.args], stdout=subprocess.PIPE,
+                                     stderr=None, env=env, text=True)
+        deadline = time.monotonic() + self.timeout
+        while time.monotonic() < deadline:
+            line = self.proc.stdout.readline()
+            if not line:
+                raise RuntimeError(f"switchboard exited early with {self.proc.wait()}")
+            m = _SERVING.search(line)
+            if m:
+                self.scheme, self.host, self.port = m.group(1), m.group(2), int(m.group(3))
+                return self
+        raise RuntimeError("switchboard did not report its address in time")
+
+    @property
+    def http_url(self):
+        return f"{self.scheme}://{self.host}:{self.port}"
+
+    @property
+    def ws_url(self):
+        return f"{'wss' if self.scheme == 'https' else 'ws'}://{self.host}:{self.port}"
+
+    def get(self, path):
+        with urllib.request.urlopen(self.http_url + path, timeout=5) as r:
+            return r.status, r.read()
+
+    def stop(self, timeout=10.0):
+        """SIGTERM, then wait; returns the exit code. Kills after `timeout` seconds."""
+        if self.proc is None or self.proc.poll() is not None:
+            return self.proc.returncode if self.proc else None
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise RuntimeError("switchboard did not exit within the shutdown timeout")
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
