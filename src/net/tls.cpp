@@ -3,6 +3,7 @@
 #include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
 
 #include <stdexcept>
 
@@ -25,8 +26,13 @@ TlsContext::TlsContext(const std::string& cert_file, const std::string& key_file
     SSL_CTX_set_mode(ctx_, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_RELEASE_BUFFERS);
     if (SSL_CTX_use_certificate_chain_file(ctx_, cert_file.c_str()) != 1)
         throw std::runtime_error("TLS certificate " + cert_file + ": " + ssl_error());
-    if (SSL_CTX_use_PrivateKey_file(ctx_, key_file.c_str(), SSL_FILETYPE_PEM) != 1)
+    if (SSL_CTX_use_PrivateKey_file(ctx_, key_file.c_str(), SSL_FILETYPE_PEM) != 1) {
+        if (ERR_GET_REASON(ERR_peek_last_error()) == X509_R_KEY_VALUES_MISMATCH) {
+            ERR_clear_error();
+            throw std::runtime_error("TLS key " + key_file + " does not match the certificate " + cert_file);
+        }
         throw std::runtime_error("TLS key " + key_file + ": " + ssl_error());
+    }
     if (SSL_CTX_check_private_key(ctx_) != 1)
         throw std::runtime_error("TLS key does not match the certificate: " + ssl_error());
     static const unsigned char alpn[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};

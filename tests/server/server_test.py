@@ -1,0 +1,243 @@
+"""The server as a user meets it: HTTP routes and limits, keep-alive, static files, the config
+sources and their precedence, logs, loops and graceful shutdown. Talks raw sockets to the real
+binary on loopback."""
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "support"))
+from switchboard_proc import Switchboard  # noqa: E402
+
+RESULTS = []
+
+
+def check(name, cond, detail=""):
+    RESULTS.append((name, bool(cond)))
+    print(("ok   " if cond else "FAIL ") + name + ("" if cond else f": {detail}"))
+
+
+def raw(sb, data, read_until_close=True, timeout=5.0):
+    s = socket.create_connection((sb.host, sb.port), timeout=timeout)
+    s.sendall(data)
+    out = b""
+    try:
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            out += chunk
+            if not read_until_close and b"\r\n\r\n" in out:
+                break
+    except socket.timeout:
+        pass
+    s.close()
+    return out
+
+
+def status_of(resp):
+    try:
+        return int(resp.split(b" ", 2)[1])
+    except Exception:
+        return None
+
+
+def responses(blob):
+    """Splits pipelined responses (each with Content-Length)."""
+    out = []
+    while blob:
+        head, _, rest = blob.partition(b"\r\n\r\n")
+        length = 0
+        for line in head.split(b"\r\n")[1:]:
+            k, _, v = line.partition(b":")
+            if k.strip().lower() == b"content-length":
+                length = int(v)
+        out.append((head, rest[:length]))
+        blob = rest[length:]
+    return out
+
+
+def test_routes(binary):
+    with tempfile.TemporaryDirectory() as d:
+        os.makedirs(os.path.join(d, "sub"))
+        with open(os.path.join(d, "index.html"), "w") as f:
+            f.write("<h1>app</h1>")
+        with open(os.path.join(d, "sub", "app.js"), "w") as f:
+            f.write("console.log(1)")
+        outside = tempfile.NamedTemporaryFile("w", delete=False, suffix=".txt")
+        outside.write("secret")
+        outside.close()
+        os.symlink(outside.name, os.path.join(d, "leak.txt"))
+        with Switchboard(binary, "--static-dir", d, "--max-body-size", "100") as sb:
+            r = raw(sb, b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            check("healthz 200", status_of(r) == 200 and r.endswith(b"ok\n"), r[:200])
+            r = raw(sb, b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            body = r.partition(b"\r\n\r\n")[2].decode()
+            names = ["switchboard_connections ", "switchboard_messages_in_total", "switchboard_bytes_out_total",
+                     "switchboard_errors_total{kind=", "switchboard_loop_lag_seconds{loop="]
+            check("metrics in Prometheus text", status_of(r) == 200 and all(n in body for n in names)
+                  and "# TYPE switchboard_connections gauge" in body, body[:300])
+            r = raw(sb, b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            check("static index.html at /", status_of(r) == 200 and b"<h1>app</h1>" in r and b"text/html" in r, r[:200])
+            r = raw(sb, b"GET /sub/app.js HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            check("static js with content type", status_of(r) == 200 and b"text/javascript" in r, r[:200])
+            etag = [l for l in r.split(b"\r\n") if l.lower().startswith(b"etag:")][0].split(b":", 1)[1].strip()
+            r = raw(sb, b"GET /sub/app.js HTTP/1.1\r\nHost: x\r\nIf-None-Match: " + etag + b"\r\nConnection: close\r\n\r\n")
+            check("static 304 on matching ETag", status_of(r) == 304, r[:200])
+            r = raw(sb, b"HEAD /sub/app.js HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            check("HEAD has length, no body", status_of(r) == 200 and b"Content-Length: 14" in r and r.endswith(b"\r\n\r\n"), r)
+            for path in [b"/../etc/passwd", b"/sub/../../etc/passwd", b"/%2e%2e/etc/passwd", b"/leak.txt", b"/nope"]:
+                r = raw(sb, b"GET " + path + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                check(f"404 for {path.decode()}", status_of(r) == 404 and b"secret" not in r, r[:200])
+            r = raw(sb, b"POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+            check("405 with Allow", status_of(r) == 405 and b"Allow: GET, HEAD" in r, r[:200])
+            r = raw(sb, b"DELETE /index.html HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            check("405 for static DELETE", status_of(r) == 405, r[:200])
+            r = raw(sb, b"GET /echo HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                        b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+            check("no /echo unless --echo", status_of(r) == 404, r[:200])
+
+            # Limits, each with its own status.
+            r = raw(sb, b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\nHost: x\r\n\r\n")
+            check("414 for a long request line", status_of(r) == 414, r[:100])
+            r = raw(sb, b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + b"b" * 17000 + b"\r\n\r\n")
+            check("431 for a large head", status_of(r) == 431, r[:100])
+            r = raw(sb, b"GET / HTTP/1.1\r\nHost: x\r\n" + b"".join(b"X-%d: y\r\n" % i for i in range(80)) + b"\r\n")
+            check("431 for too many headers", status_of(r) == 431, r[:100])
+            r = raw(sb, b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 101\r\n\r\n")
+            check("413 for a large body", status_of(r) == 413, r[:100])
+            r = raw(sb, b"GET / HTTP/2.0\r\nHost: x\r\n\r\n")
+            check("505 for HTTP/2.0 text", status_of(r) == 505, r[:100])
+            r = raw(sb, b"GET / HTTP/1.1\r\n\r\n")
+            check("400 without Host", status_of(r) == 400, r[:100])
+            r = raw(sb, b"GET / HTTP/1.1\r\nHost: x\r\nBad Header: y\r\n\r\n")
+            check("400 for a malformed header", status_of(r) == 400, r[:100])
+            r = raw(sb, b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n")
+            check("501 for chunked bodies", status_of(r) == 501, r[:100])
+            r = raw(sb, b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab")
+            check("400 for conflicting Content-Length", status_of(r) == 400, r[:100])
+
+            # Keep-alive and pipelining: three requests in one write, three answers in order.
+            r = raw(sb, b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /nope HTTP/1.1\r\nHost: x\r\n\r\n"
+                        b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            rs = responses(r)
+            check("pipelined requests answered in order", [status_of(h) for h, _ in rs] == [200, 404, 200], rs)
+            r = raw(sb, b"GET /healthz HTTP/1.0\r\n\r\n")
+            check("HTTP/1.0 closes by default", status_of(r) == 200 and b"Connection: close" in r, r[:200])
+        os.unlink(outside.name)
+
+
+def test_help_and_config(binary):
+    out = subprocess.run([binary, "serve", "--help"], capture_output=True, text=True, timeout=10)
+    opts = ["--listen", "--loops", "--echo", "--static-dir", "--tls-cert", "--tls-key", "--log-format",
+            "--max-message-size", "--ping-interval", "--idle-timeout", "--allowed-origin", "--subprotocol",
+            "--compression", "--compression-threshold", "--max-send-buffer", "--shutdown-timeout", "--config"]
+    check("serve --help documents every option", out.returncode == 0 and all(o in out.stdout for o in opts),
+          [o for o in opts if o not in out.stdout])
+    out = subprocess.run([binary, "serve", "--bogus"], capture_output=True, text=True, timeout=10)
+    check("unknown flag is a clear error", out.returncode == 2 and "--bogus" in out.stderr, out.stderr)
+    out = subprocess.run([binary, "serve", "--compression", "maybe"], capture_output=True, text=True, timeout=10)
+    check("bad value is a clear error", out.returncode == 2 and "compression" in out.stderr, out.stderr)
+
+    with tempfile.NamedTemporaryFile("w", suffix=".toml", delete=False) as f:
+        f.write('log_format = "json"\nmax_body_size = 10\nloops = 3\n')
+        path = f.name
+    try:
+        # File says 3 loops and a 10-byte body limit; the environment overrides the body limit,
+        # a flag overrides the loops.
+        env = {"SWITCHBOARD_MAX_BODY_SIZE": "20"}
+        sb = Switchboard(binary, "--config", path, "--loops", "1", env=env)
+        sb.proc = subprocess.Popen([binary, *sb.args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                   env={**os.environ, **env}, text=True)
+        line = sb.proc.stdout.readline()
+        host_port = line.strip().rsplit("/", 1)[1]
+        sb.host, port = host_port.rsplit(":", 1)
+        sb.port = int(port)
+        sb.scheme = "http"
+        r15 = raw(sb, b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 15\r\nConnection: close\r\n\r\n" + b"a" * 15)
+        r25 = raw(sb, b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 25\r\nConnection: close\r\n\r\n" + b"a" * 25)
+        check("env overrides file (body limit 20)", status_of(r15) == 405 and status_of(r25) == 413, (r15[:60], r25[:60]))
+        sb.proc.terminate()
+        err = sb.proc.stderr.read()
+        sb.proc.wait(timeout=10)
+        first = err.splitlines()[0]
+        rec = json.loads(first)
+        check("file sets JSON logs", rec.get("msg") == "listening", first)
+        check("flag overrides file (1 loop)", rec.get("loops") == "1", first)
+    finally:
+        os.unlink(path)
+
+
+def test_loops_follow_affinity(binary):
+    p = subprocess.Popen(["taskset", "-c", "0", binary, "serve", "--listen", "127.0.0.1:0", "--log-format", "json"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    p.stdout.readline()
+    p.terminate()
+    err = p.stderr.read()
+    p.wait(timeout=10)
+    rec = json.loads(err.splitlines()[0])
+    check("taskset -c 0 means one loop", rec.get("loops") == "1", err)
+
+
+def ws_connect(sb, path="/echo"):
+    s = socket.create_connection((sb.host, sb.port), timeout=5)
+    s.sendall(b"GET " + path.encode() + b" HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+              b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+    buf = b""
+    while b"\r\n\r\n" not in buf:
+        buf += s.recv(4096)
+    assert buf.startswith(b"HTTP/1.1 101"), buf
+    return s
+
+
+def test_graceful_shutdown(binary):
+    sb = Switchboard(binary, "--echo", "--shutdown-timeout", "3").start()
+    socks = [ws_connect(sb) for _ in range(5)]
+    idle_http = socket.create_connection((sb.host, sb.port), timeout=5)
+    t0 = time.monotonic()
+    sb.proc.terminate()
+    codes = []
+    for s in socks:
+        data = s.recv(64)
+        codes.append(int.from_bytes(data[2:4], "big") if len(data) >= 4 and data[0] == 0x88 else None)
+        # Answer the close like a well-behaved client, then expect the server to hang up.
+        s.sendall(bytes([0x88, 0x82, 1, 2, 3, 4]) + bytes(a ^ b for a, b in zip(data[2:4], b"\x01\x02")))
+    rc = sb.proc.wait(timeout=10)
+    took = time.monotonic() - t0
+    check("SIGTERM sends close 1001 to every WebSocket", codes == [1001] * 5, codes)
+    check("exits 0 after closing", rc == 0, rc)
+    check("exits within the shutdown timeout", took < 4.5, took)
+    check("idle HTTP connection closed", idle_http.recv(10) == b"")
+
+    # A peer that never answers the close: the server still exits within its timeout.
+    sb = Switchboard(binary, "--echo", "--shutdown-timeout", "2").start()
+    stuck = ws_connect(sb)
+    t0 = time.monotonic()
+    sb.proc.send_signal(2)  # SIGINT
+    rc = sb.proc.wait(timeout=10)
+    took = time.monotonic() - t0
+    check("SIGINT with a silent peer: bounded exit", rc == 0 and took < 3.5, (rc, took))
+    stuck.close()
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--switchboard", required=True)
+    a = ap.parse_args()
+    for t in (test_routes, test_help_and_config, test_loops_follow_affinity, test_graceful_shutdown):
+        try:
+            t(a.switchboard)
+        except Exception as e:  # a crash in one group is a failure, not a silent skip
+            check(t.__name__ + " ran", False, repr(e))
+    passed = sum(1 for _, ok in RESULTS if ok)
+    failed = len(RESULTS) - passed
+    print(f"{passed} passed, {failed} failed")
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()
