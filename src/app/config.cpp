@@ -165,7 +165,8 @@ void validate(const Config& c) {
         throw std::invalid_argument("compression-mem-level must be 1-9");
     if (c.tls_cert.empty() != c.tls_key.empty()) throw std::invalid_argument("tls-cert and tls-key go together");
     if (c.max_headers < 1 || c.max_headers > 100) throw std::invalid_argument("max-headers must be 1-100");
-    if (c.max_message_size < 1) throw std::invalid_argument("max-message-size must be at least 1");
+    if (c.max_message_size < 1 || c.max_message_size > (1ull << 30))
+        throw std::invalid_argument("max-message-size must be 1 byte to 1 GiB");
     if (c.log_level != "debug" && c.log_level != "info" && c.log_level != "warn" && c.log_level != "error")
         throw std::invalid_argument("log-level must be debug, info, warn or error");
     if (c.log_format != "text" && c.log_format != "json") throw std::invalid_argument("log-format must be text or json");

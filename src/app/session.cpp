@@ -151,7 +151,7 @@ void Session::upgrade(const http::RequestHead& req, Endpoint ep) {
                                            static_cast<ws::ConnectionHandler&>(*this), loop().now());
     endpoint_ = ep;
     if (ep == Endpoint::Broadcast) {
-        broadcast_index_ = ctx_.broadcast.size();
+        broadcast_index_ = static_cast<std::uint32_t>(ctx_.broadcast.size());
         ctx_.broadcast.push_back(this);
     }
     ctx_.stats.ws_open.add();

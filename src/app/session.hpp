@@ -57,8 +57,7 @@ class Session final : public net::Stream, private ws::ConnectionOutput, private 
     std::unique_ptr<ws::Connection> ws_;
     ByteBuffer in_; // partial HTTP request (head and body)
     net::Clock::time_point deadline_; // HTTP: head/idle timeout
-    std::uint64_t body_left_ = 0;     // HTTP body bytes to skip after a handled request
-    std::size_t broadcast_index_ = 0;
+    std::uint32_t broadcast_index_ = 0;
     Endpoint endpoint_ = Endpoint::None;
     bool close_after_response_ = false;
     bool shutting_down_ = false;

@@ -1,13 +1,15 @@
 #pragma once
 // ByteBuffer: a growable byte array without value-initialisation, with a consumed prefix so a
 // reader can take bytes from the front without moving the rest each time. An empty buffer owns
-// no memory: idle connections must stay small.
+// no memory and the object is 24 bytes: idle connections must stay small, so sizes are 32-bit
+// (a buffer holds less than 4 GiB; message limits are far below that).
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <new>
 #include <span>
+#include <stdexcept>
 #include <utility>
 
 namespace switchboard {
@@ -50,7 +52,7 @@ class ByteBuffer {
     std::uint8_t* grow(std::size_t n) {
         reserve_back(n);
         std::uint8_t* p = data_ + end_;
-        end_ += n;
+        end_ += static_cast<std::uint32_t>(n);
         return p;
     }
     /// Space to write up to `n` bytes without counting them yet (see commit()).
@@ -58,12 +60,12 @@ class ByteBuffer {
         reserve_back(n);
         return data_ + end_;
     }
-    void commit(std::size_t n) noexcept { end_ += n; }
+    void commit(std::size_t n) noexcept { end_ += static_cast<std::uint32_t>(n); }
     void consume(std::size_t n) noexcept {
-        begin_ += n;
+        begin_ += static_cast<std::uint32_t>(n);
         if (begin_ >= end_) begin_ = end_ = 0;
     }
-    void shrink_back(std::size_t n) noexcept { end_ -= n; }
+    void shrink_back(std::size_t n) noexcept { end_ -= static_cast<std::uint32_t>(n); }
     void clear() noexcept { begin_ = end_ = 0; }
     /// Returns the memory to the allocator.
     void release() noexcept {
@@ -73,6 +75,7 @@ class ByteBuffer {
     }
 
   private:
+    static constexpr std::size_t kMaxSize = 0xFFFFFFFFu;
     void reserve_back(std::size_t n) {
         if (cap_ - end_ >= n) return;
         if (begin_ > 0 && cap_ - size() >= n && begin_ >= size()) {
@@ -82,22 +85,25 @@ class ByteBuffer {
             return;
         }
         std::size_t want = size() + n;
+        if (want > kMaxSize) throw std::length_error("ByteBuffer over 4 GiB");
         std::size_t cap = cap_ ? cap_ : 256;
         while (cap < want) cap *= 2;
+        if (cap > kMaxSize) cap = kMaxSize;
         auto* p = static_cast<std::uint8_t*>(std::malloc(cap));
         if (!p) throw std::bad_alloc();
-        if (size()) std::memcpy(p, data_ + begin_, size());
+        std::size_t live = size();
+        if (live) std::memcpy(p, data_ + begin_, live);
         std::free(data_);
-        end_ = size();
+        end_ = static_cast<std::uint32_t>(live);
         begin_ = 0;
         data_ = p;
-        cap_ = cap;
+        cap_ = static_cast<std::uint32_t>(cap);
     }
 
     std::uint8_t* data_ = nullptr;
-    std::size_t begin_ = 0;
-    std::size_t end_ = 0;
-    std::size_t cap_ = 0;
+    std::uint32_t begin_ = 0;
+    std::uint32_t end_ = 0;
+    std::uint32_t cap_ = 0;
 };
 
 } // namespace switchboard

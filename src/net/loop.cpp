@@ -73,7 +73,7 @@ void Loop::cancel_timer(TimerId id) noexcept {
 }
 
 void Loop::attach(Stream* s) {
-    s->registry_index_ = streams_.size();
+    s->registry_index_ = static_cast<std::uint32_t>(streams_.size());
     streams_.push_back(s);
     stats_.connections_open.add();
     stats_.connections_total.add();
@@ -83,7 +83,7 @@ void Loop::detach_and_destroy(Stream* s) {
     std::size_t i = s->registry_index_;
     if (i < streams_.size() && streams_[i] == s) {
         streams_[i] = streams_.back();
-        streams_[i]->registry_index_ = i;
+        streams_[i]->registry_index_ = static_cast<std::uint32_t>(i);
         streams_.pop_back();
         stats_.connections_open.sub();
     }

@@ -21,6 +21,11 @@ Stream::~Stream() {
     if (fd_ >= 0) ::close(fd_);
 }
 
+SendQueue& Stream::queue() {
+    if (!queue_) queue_ = std::make_unique<SendQueue>();
+    return *queue_;
+}
+
 void Stream::start() {
     loop_.attach(this);
     loop_.add(fd_, EPOLLIN | EPOLLOUT | EPOLLRDHUP, this);
@@ -42,16 +47,16 @@ void Stream::send_shared(const SharedBytes& bytes) {
     if (loop_.corked() == this && !loop_.cork_buffer().empty()) {
         // Keep order: what was corked goes first.
         ByteBuffer& cork = loop_.cork_buffer();
-        queue_.push_owned(cork.data(), cork.size());
+        queue().push_owned(cork.data(), cork.size());
         cork.clear();
     }
-    queue_.push_shared(bytes);
+    queue().push_shared(bytes);
     if (!in_dirty_) { in_dirty_ = true; loop_.mark_dirty(this); }
 }
 
 void Stream::send_tls_output() {
     ByteBuffer& scratch = loop_.cork_buffer();
-    if (loop_.corked() == this && queue_.empty()) {
+    if (loop_.corked() == this && queue_empty()) {
         tls_->take_output(scratch); // stays corked; written at uncork
         return;
     }
@@ -62,16 +67,16 @@ void Stream::send_tls_output() {
 }
 
 void Stream::send_raw(const std::uint8_t* p, std::size_t n) {
-    if (loop_.corked() == this && queue_.empty()) {
+    if (loop_.corked() == this && queue_empty()) {
         ByteBuffer& cork = loop_.cork_buffer();
         if (cork.size() + n <= Loop::kCorkSize) {
             cork.append(p, n);
             return;
         }
-        queue_.push_owned(cork.data(), cork.size());
+        queue().push_owned(cork.data(), cork.size());
         cork.clear();
     }
-    queue_.push_owned(p, n);
+    queue().push_owned(p, n);
     if (!in_dirty_) { in_dirty_ = true; loop_.mark_dirty(this); }
 }
 
@@ -79,7 +84,7 @@ void Stream::uncork() {
     ByteBuffer& cork = loop_.cork_buffer();
     loop_.set_corked(nullptr);
     if (cork.empty() || fd_ < 0) { cork.clear(); return; }
-    if (queue_.empty() && !want_write_) {
+    if (queue_empty() && !want_write_) {
         ssize_t w = ::send(fd_, cork.data(), cork.size(), MSG_NOSIGNAL);
         loop_.stats().write_calls.add();
         if (w < 0) {
@@ -89,14 +94,14 @@ void Stream::uncork() {
         }
         loop_.stats().bytes_out.add(static_cast<std::uint64_t>(w));
         if (static_cast<std::size_t>(w) < cork.size()) {
-            queue_.push_owned(cork.data() + w, cork.size() - static_cast<std::size_t>(w));
+            queue().push_owned(cork.data() + w, cork.size() - static_cast<std::size_t>(w));
             want_write_ = true;
         }
     } else {
-        queue_.push_owned(cork.data(), cork.size());
+        queue().push_owned(cork.data(), cork.size());
     }
     cork.clear();
-    if (!queue_.empty() && !in_dirty_ && !want_write_) { in_dirty_ = true; loop_.mark_dirty(this); }
+    if (!queue_empty() && !in_dirty_ && !want_write_) { in_dirty_ = true; loop_.mark_dirty(this); }
     after_write();
 }
 
@@ -104,8 +109,8 @@ void Stream::flush() {
     in_dirty_ = false;
     if (fd_ < 0 || want_write_) return;
     iovec iov[kMaxIov];
-    while (!queue_.empty()) {
-        int n = queue_.gather(iov, kMaxIov);
+    while (!queue_empty()) {
+        int n = queue_->gather(iov, kMaxIov);
         ssize_t w = ::writev(fd_, iov, n);
         loop_.stats().write_calls.add();
         if (w < 0) {
@@ -115,7 +120,7 @@ void Stream::flush() {
             return;
         }
         loop_.stats().bytes_out.add(static_cast<std::uint64_t>(w));
-        queue_.consume(static_cast<std::size_t>(w));
+        queue_->consume(static_cast<std::size_t>(w));
         std::size_t total = 0;
         for (int i = 0; i < n; ++i) total += iov[i].iov_len;
         if (static_cast<std::size_t>(w) < total) { want_write_ = true; break; }
@@ -124,9 +129,9 @@ void Stream::flush() {
 }
 
 void Stream::after_write() {
-    if (fd_ < 0 || !queue_.empty()) return;
+    if (fd_ < 0 || !queue_empty()) return;
     on_drained();
-    if (ending_ && !half_closed_ && queue_.empty() && fd_ >= 0) {
+    if (ending_ && !half_closed_ && queue_empty() && fd_ >= 0) {
         if (tls_) {
             tls_->shutdown();
             ByteBuffer tmp;
@@ -141,7 +146,7 @@ void Stream::after_write() {
 void Stream::end() {
     if (fd_ < 0 || ending_) return;
     ending_ = true;
-    if (queue_.empty() && loop_.corked() != this) after_write();
+    if (queue_empty() && loop_.corked() != this) after_write();
 }
 
 void Stream::close() {
@@ -154,7 +159,7 @@ void Stream::close() {
     loop_.remove(fd_);
     ::close(fd_);
     fd_ = -1;
-    queue_.clear();
+    queue_.reset();
     loop_.detach_and_destroy(this);
 }
 

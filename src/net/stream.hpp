@@ -30,7 +30,7 @@ class Stream : public IoHandler {
     void send(std::span<const std::uint8_t> bytes);
     /// Queues a reference to an immutable buffer (copied only under TLS, which must encrypt).
     void send_shared(const SharedBytes& bytes);
-    std::size_t buffered_amount() const noexcept { return queue_.size(); }
+    std::size_t buffered_amount() const noexcept { return queue_ ? queue_->size() : 0; }
 
     /// Writes what is queued, then half-closes and waits (bounded by the caller's timer) for
     /// the peer's EOF before closing, so the last bytes are not lost to a reset.
@@ -71,8 +71,11 @@ class Stream : public IoHandler {
     Loop& loop_;
     int fd_;
     std::unique_ptr<TlsSession> tls_;
-    SendQueue queue_;
-    std::size_t registry_index_ = 0;
+    SendQueue& queue(); // made on first use: most streams never need one
+    bool queue_empty() const noexcept { return !queue_ || queue_->empty(); }
+
+    std::unique_ptr<SendQueue> queue_;
+    std::uint32_t registry_index_ = 0;
     bool in_dirty_ = false;
     bool want_write_ = false; // the socket said EAGAIN; wait for EPOLLOUT
     bool paused_ = false;
