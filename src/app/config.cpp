@@ -19,6 +19,7 @@ struct Option {
     const char* arg;  // value placeholder in --help; nullptr for switches
     const char* help;
     Target target;
+    const char* key = nullptr; // TOML key / env name when not derived from the flag (lists are plural)
 };
 
 std::vector<Option> options(Config& c) {
@@ -44,8 +45,8 @@ std::vector<Option> options(Config& c) {
         {"ping-interval", "SECONDS", "ping a WebSocket peer that has been quiet this long; 0 = never", &c.ping_interval},
         {"idle-timeout", "SECONDS", "close a WebSocket peer silent this long (close 1001); 0 = never", &c.idle_timeout},
         {"close-timeout", "SECONDS", "wait this long for the peer's side of the close handshake", &c.close_timeout},
-        {"allowed-origin", "ORIGIN", "accept WebSocket upgrades only from this Origin (repeatable; default any)", &c.allowed_origins},
-        {"subprotocol", "NAME", "a supported WebSocket subprotocol (repeatable)", &c.subprotocols},
+        {"allowed-origin", "ORIGIN", "accept WebSocket upgrades only from this Origin (repeatable; default any)", &c.allowed_origins, "allowed_origins"},
+        {"subprotocol", "NAME", "a supported WebSocket subprotocol (repeatable)", &c.subprotocols, "subprotocols"},
         {"compression", "MODE", "permessage-deflate: off, shared (no context takeover, one compressor per loop) or dedicated (per connection)", &c.compression},
         {"compression-threshold", "BYTES", "messages shorter than this are sent uncompressed", &c.compression_threshold},
         {"compression-window-bits", "N", "largest deflate window the server compresses with (9-15)", &c.compression_window_bits},
@@ -53,16 +54,16 @@ std::vector<Option> options(Config& c) {
     };
 }
 
-std::string key_of(const char* flag) {
-    std::string k = flag;
+std::string key_of(const Option& o) {
+    std::string k = o.key ? o.key : o.name;
     for (char& ch : k)
         if (ch == '-') ch = '_';
     return k;
 }
 
-std::string env_of(const char* flag) {
+std::string env_of(const Option& o) {
     std::string k = "SWITCHBOARD_";
-    for (const char* p = flag; *p; ++p) k += *p == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(*p)));
+    for (const char* p = o.key ? o.key : o.name; *p; ++p) k += *p == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(*p)));
     return k;
 }
 
@@ -123,7 +124,7 @@ void load_toml(const std::string& path, std::vector<Option>& opts) {
         std::string key(k.str());
         const Option* found = nullptr;
         for (const auto& o : opts)
-            if (key_of(o.name) == key && std::string(o.name) != "config") found = &o;
+            if (key_of(o) == key && std::string(o.name) != "config") found = &o;
         if (!found) throw std::invalid_argument("config " + path + ": unknown key '" + key + "'");
         std::string where = "config " + path + ": " + key;
         std::visit(
@@ -179,8 +180,9 @@ std::string serve_help() {
     Config c;
     std::string out = "Usage: switchboard serve [options]\n\n"
                       "Every option can also be set in the TOML file given by --config (key: the option name\n"
-                      "with '_' for '-') or in the environment as SWITCHBOARD_<NAME> (upper case, '_' for '-';\n"
-                      "lists comma-separated). Flags override the environment, which overrides the file.\n\n"
+                      "with '_' for '-'; the lists allowed_origins and subprotocols are arrays) or in the\n"
+                      "environment as SWITCHBOARD_<KEY> (upper case; lists comma-separated).\n"
+                      "Flags override the environment, which overrides the file.\n\n"
                       "Options:\n";
     for (const auto& o : options(c)) {
         std::string lhs = std::string("  --") + o.name + (o.arg ? std::string(" ") + o.arg : "");
@@ -225,7 +227,7 @@ ParsedArgs parse_serve_args(int argc, char** argv) {
     // Pass 2: environment.
     for (const auto& o : opts) {
         if (std::string(o.name) == "config") continue;
-        if (const char* e = std::getenv(env_of(o.name).c_str())) assign(o, env_of(o.name), e, false);
+        if (const char* e = std::getenv(env_of(o).c_str())) assign(o, env_of(o), e, false);
     }
     // Pass 3: flags. A repeated list flag appends; the first use replaces file/env values.
     std::vector<const Option*> lists_seen;
