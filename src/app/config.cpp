@@ -120,8 +120,9 @@ void load_toml(const std::string& path, std::vector<Option>& opts) {
         throw std::invalid_argument("config " + path + ": " + std::string(e.description()) + " at line " +
                                     std::to_string(e.source().begin.line));
     }
-    for (auto&& [k, node] : tbl) {
-        std::string key(k.str());
+    for (auto&& entry : tbl) {
+        std::string key(entry.first.str());
+        const toml::node& node = entry.second; // clang 14 can't capture structured bindings
         const Option* found = nullptr;
         for (const auto& o : opts)
             if (key_of(o) == key && std::string(o.name) != "config") found = &o;
