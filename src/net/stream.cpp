@@ -83,7 +83,12 @@ void Stream::send_raw(const std::uint8_t* p, std::size_t n) {
 void Stream::uncork() {
     ByteBuffer& cork = loop_.cork_buffer();
     loop_.set_corked(nullptr);
-    if (cork.empty() || fd_ < 0) { cork.clear(); return; }
+    if (fd_ < 0) { cork.clear(); return; }
+    if (cork.empty()) {
+        // Nothing to write, but an end() requested while corked still needs its half-close.
+        after_write();
+        return;
+    }
     if (queue_empty() && !want_write_) {
         ssize_t w = ::send(fd_, cork.data(), cork.size(), MSG_NOSIGNAL);
         loop_.stats().write_calls.add();
