@@ -5,6 +5,7 @@
 #include <cctype>
 #include <cstdlib>
 #include <functional>
+#include <limits>
 #include <stdexcept>
 #include <variant>
 
@@ -91,7 +92,11 @@ void assign(const Option& o, const std::string& source, const std::string& v, bo
             using T = std::remove_pointer_t<decltype(t)>;
             if constexpr (std::is_same_v<T, std::string>) *t = v;
             else if constexpr (std::is_same_v<T, std::uint64_t>) *t = parse_uint(source, v);
-            else if constexpr (std::is_same_v<T, unsigned>) *t = static_cast<unsigned>(parse_uint(source, v));
+            else if constexpr (std::is_same_v<T, unsigned>) {
+                std::uint64_t n = parse_uint(source, v);
+                if (n > std::numeric_limits<unsigned>::max()) throw std::invalid_argument(source + ": '" + v + "' is too large");
+                *t = static_cast<unsigned>(n);
+            }
             else if constexpr (std::is_same_v<T, bool>) *t = parse_bool(source, v);
             else {
                 if (!append_list) {
@@ -151,6 +156,8 @@ void load_toml(const std::string& path, std::vector<Option>& opts) {
                 } else {
                     auto v = node.template value<std::int64_t>();
                     if (!v || *v < 0) throw std::invalid_argument(where + ": expected a non-negative integer");
+                    if (static_cast<std::uint64_t>(*v) > std::numeric_limits<T>::max())
+                        throw std::invalid_argument(where + ": value too large");
                     *t = static_cast<T>(*v);
                 }
             },

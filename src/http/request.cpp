@@ -69,7 +69,9 @@ ParseResult parse_request_head(std::string_view in, const Limits& limits, Reques
     std::size_t end = in.find("\r\n\r\n");
     if (end == std::string_view::npos) {
         std::size_t line_end = in.find("\r\n");
-        if (line_end == std::string_view::npos && in.size() > limits.max_request_line)
+        // A read may end between the CR and LF of a line that is exactly at the limit.
+        std::size_t line_len = in.size() - (!in.empty() && in.back() == '\r' ? 1 : 0);
+        if (line_end == std::string_view::npos && line_len > limits.max_request_line)
             return error(414, "request line too long");
         if (in.size() > limits.max_head_size) return error(431, "request header fields too large");
         return {};
@@ -145,7 +147,7 @@ ParseResult parse_request_head(std::string_view in, const Limits& limits, Reques
     if (out.chunked && have_length) return error(400, "both Transfer-Encoding and Content-Length");
     if (out.chunked) return error(501, "chunked request bodies are not supported");
     if (out.content_length > limits.max_body_size) return error(413, "request body too large");
-    if (out.version_minor == 1 && !out.header("host")) return error(400, "missing Host header");
+    if (out.version_minor >= 1 && !out.header("host")) return error(400, "missing Host header");
     ParseResult r;
     r.kind = Kind::Complete;
     r.consumed = head_len;

@@ -189,7 +189,7 @@ void Connection::send_close_frame(std::uint16_t code, std::string_view reason) {
         // Keep the reason inside a control frame and on a UTF-8 boundary.
         std::size_t r = reason.size() < kMaxControlPayload - 2 ? reason.size() : kMaxControlPayload - 2;
         while (r > 0 && !is_valid_utf8({reinterpret_cast<const std::uint8_t*>(reason.data()), r})) --r;
-        std::memcpy(p + 2, reason.data(), r);
+        if (r) std::memcpy(p + 2, reason.data(), r);
         n += r;
     }
     send_frame(Opcode::Close, {p, n}, false);

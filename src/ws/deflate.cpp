@@ -199,6 +199,9 @@ bool Deflater::deflate(std::span<const std::uint8_t> in, ByteBuffer& out, bool r
         const std::uint8_t* t = out.data() + out.size() - 4;
         if (t[0] == 0 && t[1] == 0 && t[2] == 0xFF && t[3] == 0xFF) out.shrink_back(4);
     }
+    // §7.2.3.6: with context takeover an empty message right after a flush yields no bytes at
+    // all, which the peer can't tell from nothing; send the single-byte empty block instead.
+    if (out.size() == start) out.append("\0", 1);
     if (reset_after) deflateReset(z_);
     return true;
 }

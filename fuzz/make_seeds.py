@@ -1,0 +1,92 @@
+#!/usr/bin/env python3
+"""Writes the seed corpora under fuzz/corpus/<target>/ (small, hand-made inputs that reach the
+main paths of each target). Re-run after changing a target's input layout; crash reproducers
+added by hand to the corpus directories are left alone."""
+import os
+import struct
+import zlib
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+KEY = bytes([0x37, 0xFA, 0x21, 0x3D])
+
+
+def frame(op, payload=b"", fin=True, rsv1=False, masked=True):
+    b0 = (0x80 if fin else 0) | (0x40 if rsv1 else 0) | op
+    n = len(payload)
+    m = 0x80 if masked else 0
+    if n < 126:
+        hdr = bytes([b0, m | n])
+    elif n <= 0xFFFF:
+        hdr = bytes([b0, m | 126]) + struct.pack(">H", n)
+    else:
+        hdr = bytes([b0, m | 127]) + struct.pack(">Q", n)
+    if not masked:
+        return hdr + payload
+    return hdr + KEY + bytes(c ^ KEY[i % 4] for i, c in enumerate(payload))
+
+
+def raw_deflate(data):
+    c = zlib.compressobj(9, zlib.DEFLATED, -15)
+    out = c.compress(data) + c.flush(zlib.Z_SYNC_FLUSH)
+    assert out.endswith(b"\x00\x00\xff\xff")
+    return out[:-4]
+
+
+def write(target, name, data):
+    d = os.path.join(HERE, "corpus", target)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, name), "wb") as f:
+        f.write(data)
+
+
+def parser_seed(flags, sizes, stream):
+    return bytes([flags, len(sizes)]) + bytes(sizes) + stream
+
+
+# ws_parser_fuzz: [flags][n][n split sizes][client frames]
+T = "ws_parser_fuzz"
+write(T, "hello", parser_seed(0, [], frame(1, b"Hello")))
+write(T, "fragmented_with_ping", parser_seed(0, [1, 5, 2], frame(1, b"Hel", fin=False) + frame(9, b"ping")
+                                             + frame(0, b"lo", fin=True)))
+write(T, "close_with_reason", parser_seed(0, [2], frame(2, b"\x00\x01\x02") + frame(8, struct.pack(">H", 1000) + b"bye")))
+write(T, "compressed_rsv1", parser_seed(1, [4], frame(1, raw_deflate(b"Hello Hello Hello"), rsv1=True)
+                                        + frame(1, b"\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5")))
+write(T, "len16_split", parser_seed(6, [3, 100], frame(2, bytes(range(200))) + frame(10, b"")))
+write(T, "unmasked_error", parser_seed(0, [], frame(1, b"x", masked=False)))
+write(T, "utf8_across_fragments", parser_seed(0, [7], frame(1, b"ok \xf0\x9f", fin=False) + frame(0, b"\x98\x80", fin=True)
+                                              + frame(1, b"bad \xed\xa0\x80")))
+write(T, "too_big", parser_seed(4, [], frame(2, b"x" * 130, fin=False) + frame(0, b"y")))
+
+# http_request_fuzz: raw request bytes
+T = "http_request_fuzz"
+write(T, "get", b"GET /index.html?x=1 HTTP/1.1\r\nHost: example.com\r\nAccept: */*\r\n\r\n")
+write(T, "upgrade", b"GET /chat HTTP/1.1\r\nHost: server.example.com\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                    b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+write(T, "post_pipelined", b"POST /p HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nhelloGET / HTTP/1.1\r\nHost: h\r\n\r\n")
+write(T, "http10_keepalive", b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+write(T, "bad_header", b"GET / HTTP/1.1\r\nHost : h\r\nX: a\r\n folded\r\n\r\n")
+write(T, "chunked", b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n")
+write(T, "conflicting_length", b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n")
+
+# ws_inflate_fuzz: [config][compressed message]; config = bits-8 | reset<<3 | limit<<4
+T = "ws_inflate_fuzz"
+write(T, "rfc_hello", bytes([0x87 | 0x08]) + bytes([0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00]))
+write(T, "rfc_stored", bytes([0x47]) + bytes([0x00, 0x05, 0x00, 0xfa, 0xff, 0x48, 0x65, 0x6c, 0x6c, 0x6f, 0x00]))
+write(T, "rfc_two_blocks", bytes([0x2F]) + bytes([0xf2, 0x48, 0x05, 0x00, 0x00, 0x00, 0xff, 0xff, 0xca, 0xc9, 0xc9, 0x07, 0x00]))
+write(T, "rfc_bfinal", bytes([0x37]) + bytes([0xf3, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00, 0x00]))
+write(T, "text", bytes([0xF7]) + raw_deflate(b"the quick brown fox jumps over the lazy dog " * 8))
+write(T, "bomb", bytes([0x1F]) + raw_deflate(b"\x00" * 60000))
+write(T, "empty", bytes([0x0F]) + b"\x00")
+
+# ws_handshake_fuzz: a request head, or just an extensions header value
+T = "ws_handshake_fuzz"
+write(T, "rfc_upgrade", b"GET /chat HTTP/1.1\r\nHost: server.example.com\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                        b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nOrigin: https://example.com\r\n"
+                        b"Sec-WebSocket-Protocol: superchat, chat\r\nSec-WebSocket-Version: 13\r\n"
+                        b"Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\r\n")
+write(T, "bad_version", b"GET / HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: keep-alive, Upgrade\r\n"
+                        b"Sec-WebSocket-Key: x3JJHMbDL1EzLkh9GBhXDw==\r\nSec-WebSocket-Version: 8\r\n\r\n")
+write(T, "offer_all_params", b"permessage-deflate; client_max_window_bits=12; server_max_window_bits=10; "
+                             b"client_no_context_takeover; server_no_context_takeover")
+write(T, "offers_list", b"x-webkit-deflate-frame, permessage-deflate; bogus, permessage-deflate; "
+                        b"server_max_window_bits=\"9\", permessage-deflate")
