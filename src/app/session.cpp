@@ -21,36 +21,62 @@ code{background:#eef1f6;padding:.1rem .3rem;border-radius:4px}h1{font-weight:600
 )";
 
 std::chrono::seconds secs(std::uint64_t s) { return std::chrono::seconds(static_cast<long>(s)); }
+std::uint32_t to_ms(net::Clock::time_point t) {
+    return static_cast<std::uint32_t>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count());
+}
 } // namespace
 
 Session::Session(LoopContext& ctx, int fd, std::unique_ptr<net::TlsSession> tls)
-    : Stream(ctx.loop, fd, std::move(tls)), ctx_(ctx),
-      deadline_(ctx.loop.now() + secs(ctx.server.config().header_timeout)) {}
+    : Stream(ctx.loop, fd, std::move(tls)), ctx_(ctx) {
+    set_deadline(secs(ctx.server.config().header_timeout));
+}
 
 Session::~Session() = default;
 
+void Session::set_deadline(std::chrono::seconds from_now) {
+    deadline_ms_ = to_ms(loop().now()) + static_cast<std::uint32_t>(from_now.count() * 1000);
+}
+
+bool Session::past_deadline(net::Clock::time_point now) const noexcept {
+    // Wrap-safe: a signed difference of 32-bit milliseconds.
+    return static_cast<std::int32_t>(to_ms(now) - deadline_ms_) >= 0;
+}
+
+const ws::ConnectionConfig& Session::config() const noexcept { return ctx_.server.ws_config(); }
+
+ws::LoopCompression* Session::compression() noexcept {
+    return ctx_.server.compression_enabled() ? &ctx_.compression : nullptr;
+}
+
 void Session::on_data(std::span<std::uint8_t> bytes) {
-    if (ws_) {
-        ws_->on_bytes(bytes, loop().now());
+    if (auto* conn = ws()) {
+        conn->on_bytes(bytes, loop().now());
         check_backpressure();
         return;
     }
     if (close_after_response_) return; // a rejected request: ignore what follows
-    if (in_.empty()) {
+    auto& in = std::get<ByteBuffer>(phase_);
+    if (in.empty()) {
         std::size_t n = handle_http(bytes);
-        if (n < bytes.size() && !closed() && !close_after_response_) in_.append(bytes.subspan(n));
-    } else {
-        in_.append(bytes);
-        std::size_t n = handle_http(in_.span());
-        in_.consume(n);
+        if (n < bytes.size() && !closed() && !close_after_response_ && !ws()) std::get<ByteBuffer>(phase_).append(bytes.subspan(n));
+        return;
     }
-    if (in_.empty()) in_.release();
+    // Take the partial request out of the session: an upgrade replaces the HTTP state while
+    // the bytes are still being read.
+    ByteBuffer pending = std::move(in);
+    pending.append(bytes);
+    std::size_t n = handle_http(pending.span());
+    if (n < pending.size() && !closed() && !close_after_response_ && !ws()) {
+        pending.consume(n);
+        std::get<ByteBuffer>(phase_) = std::move(pending);
+    }
 }
 
 std::size_t Session::handle_http(std::span<std::uint8_t> in) {
     std::size_t consumed = 0;
     const http::Limits& limits = ctx_.server.http_limits();
-    while (consumed < in.size() && !closed() && !ws_ && !close_after_response_) {
+    while (consumed < in.size() && !closed() && !ws() && !close_after_response_) {
         http::RequestHead req; // views into `in`
         std::string_view rest(reinterpret_cast<const char*>(in.data() + consumed), in.size() - consumed);
         auto r = http::parse_request_head(rest, limits, req);
@@ -65,9 +91,9 @@ std::size_t Session::handle_http(std::span<std::uint8_t> in) {
         consumed += total;
         ctx_.stats.http_requests.add();
         handle_request(req, in.subspan(consumed), consumed);
-        if (ws_) {
+        if (auto* conn = ws()) {
             // Bytes after the upgrade request are already WebSocket frames.
-            if (consumed < in.size()) ws_->on_bytes(in.subspan(consumed), loop().now());
+            if (consumed < in.size()) conn->on_bytes(in.subspan(consumed), loop().now());
             return in.size();
         }
     }
@@ -95,7 +121,7 @@ void Session::respond(int status, std::string_view body, const http::RequestHead
         close_after_response_ = true;
         end();
     } else {
-        deadline_ = loop().now() + secs(ctx_.server.config().http_idle_timeout);
+        set_deadline(secs(ctx_.server.config().http_idle_timeout));
     }
 }
 
@@ -145,10 +171,7 @@ void Session::upgrade(const http::RequestHead& req, Endpoint ep) {
         return;
     }
     send({reinterpret_cast<const std::uint8_t*>(hs.response.data()), hs.response.size()});
-    ws_ = std::make_unique<ws::Connection>(ctx_.server.ws_config(), hs.deflate,
-                                           ctx_.server.compression_enabled() ? &ctx_.compression : nullptr,
-                                           static_cast<ws::ConnectionOutput&>(*this),
-                                           static_cast<ws::ConnectionHandler&>(*this), loop().now());
+    phase_.emplace<ws::Connection>(static_cast<ws::ConnectionIo&>(*this), hs.deflate, loop().now());
     endpoint_ = ep;
     if (ep == Endpoint::Broadcast) {
         broadcast_index_ = static_cast<std::uint32_t>(ctx_.broadcast.size());
@@ -162,7 +185,7 @@ void Session::on_message(ws::Opcode op, std::span<std::uint8_t> payload) {
     ctx_.stats.messages_in.add();
     ctx_.stats.message_bytes_in.add(payload.size());
     if (endpoint_ == Endpoint::Echo) {
-        if (ws_->send(op, payload) == ws::SendResult::Sent) {
+        if (ws()->send(op, payload) == ws::SendResult::Sent) {
             ctx_.stats.messages_out.add();
             ctx_.stats.message_bytes_out.add(payload.size());
         }
@@ -172,8 +195,9 @@ void Session::on_message(ws::Opcode op, std::span<std::uint8_t> payload) {
 }
 
 void Session::deliver(const ws::FramedMessage& m) {
-    if (!ws_ || !ws_->open()) return;
-    if (ws_->send(m) == ws::SendResult::Sent) {
+    auto* conn = ws();
+    if (!conn || !conn->open()) return;
+    if (conn->send(m) == ws::SendResult::Sent) {
         ctx_.stats.messages_out.add();
         ctx_.stats.message_bytes_out.add(m.plain.size());
     }
@@ -198,14 +222,14 @@ void Session::on_closed(std::uint16_t code, std::string_view reason) {
     if (reason == "idle timeout") ctx_.stats.ws_idle_timeout.add();
     if (reason == "close handshake timed out") ctx_.stats.ws_close_timeout.add();
     // The peer has close_timeout to send its EOF after our close; then we cut the line.
-    deadline_ = loop().now() + secs(ctx_.server.config().close_timeout);
+    set_deadline(secs(ctx_.server.config().close_timeout));
 }
 
 void Session::on_peer_closed() {}
 
 void Session::on_close() {
-    if (ws_) {
-        ws_->on_transport_closed();
+    if (auto* conn = ws()) {
+        conn->on_transport_closed();
         ctx_.stats.ws_open.sub();
         if (endpoint_ == Endpoint::Broadcast) {
             auto& b = ctx_.broadcast;
@@ -219,13 +243,13 @@ void Session::on_close() {
 }
 
 void Session::on_tick(net::Clock::time_point now) {
-    if (ws_) {
-        if (!ws_->open() && ending() && now >= deadline_) return close();
-        ws_->on_tick(now);
+    if (auto* conn = ws()) {
+        if (!conn->open() && ending() && past_deadline(now)) return close();
+        conn->on_tick(now);
         return;
     }
-    if (now < deadline_) return;
-    if (!in_.empty() && !close_after_response_) {
+    if (!past_deadline(now)) return;
+    if (!std::get<ByteBuffer>(phase_).empty() && !close_after_response_) {
         close_after_response_ = true;
         respond(408, "request timeout\n", nullptr);
         return;
@@ -235,12 +259,12 @@ void Session::on_tick(net::Clock::time_point now) {
 
 void Session::shut_down() {
     shutting_down_ = true;
-    if (ws_) {
-        ws_->close(ws::close_code::kGoingAway, "server shutting down");
+    if (auto* conn = ws()) {
+        conn->close(ws::close_code::kGoingAway, "server shutting down");
         return;
     }
-    if (in_.empty()) close();
-    else deadline_ = loop().now(); // finish at the next tick at the latest
+    if (std::get<ByteBuffer>(phase_).empty()) close();
+    else set_deadline(std::chrono::seconds(0)); // finish at the next tick at the latest
 }
 
 } // namespace switchboard::app

@@ -9,13 +9,14 @@
 
 #include <memory>
 #include <optional>
+#include <variant>
 
 namespace switchboard::app {
 
 struct LoopContext;
 
 /// Not thread-safe; lives on its loop (see net::Stream for lifetime).
-class Session final : public net::Stream, private ws::ConnectionOutput, private ws::ConnectionHandler {
+class Session final : public net::Stream, private ws::ConnectionIo {
   public:
     enum class Endpoint : std::uint8_t { None, Echo, Broadcast };
 
@@ -27,7 +28,7 @@ class Session final : public net::Stream, private ws::ConnectionOutput, private 
     void shut_down();
     /// Fan-out delivery (broadcast endpoint).
     void deliver(const ws::FramedMessage& m);
-    bool is_websocket() const noexcept { return ws_ != nullptr; }
+    bool is_websocket() const noexcept { return ws() != nullptr; }
 
   private:
     // net::Stream
@@ -35,15 +36,21 @@ class Session final : public net::Stream, private ws::ConnectionOutput, private 
     void on_peer_closed() override;
     void on_drained() override;
     void on_close() override;
-    // ws::ConnectionOutput
+    // ws::ConnectionIo
     void write(std::span<const std::uint8_t> bytes) override { send(bytes); }
     void write_shared(const SharedBytes& bytes) override { send_shared(bytes); }
     std::size_t buffered() const noexcept override { return buffered_amount(); }
     void end_transport() override { end(); }
     void abort_transport() override { close(); }
-    // ws::ConnectionHandler
     void on_message(ws::Opcode op, std::span<std::uint8_t> payload) override;
     void on_closed(std::uint16_t code, std::string_view reason) override;
+    const ws::ConnectionConfig& config() const noexcept override;
+    ws::LoopCompression* compression() noexcept override;
+
+    ws::Connection* ws() noexcept { return std::get_if<ws::Connection>(&phase_); }
+    const ws::Connection* ws() const noexcept { return std::get_if<ws::Connection>(&phase_); }
+    void set_deadline(std::chrono::seconds from_now);
+    bool past_deadline(net::Clock::time_point now) const noexcept;
 
     /// Handles complete requests at the front of `in`; returns bytes consumed.
     std::size_t handle_http(std::span<std::uint8_t> in);
@@ -54,9 +61,9 @@ class Session final : public net::Stream, private ws::ConnectionOutput, private 
     void check_backpressure();
 
     LoopContext& ctx_;
-    std::unique_ptr<ws::Connection> ws_;
-    ByteBuffer in_; // partial HTTP request (head and body)
-    net::Clock::time_point deadline_; // HTTP: head/idle timeout
+    // HTTP: a partial request (head and body); after the upgrade: the WebSocket state machine.
+    std::variant<ByteBuffer, ws::Connection> phase_;
+    std::uint32_t deadline_ms_ = 0; // HTTP head/idle timeout; after a WebSocket close, the EOF wait
     std::uint32_t broadcast_index_ = 0;
     Endpoint endpoint_ = Endpoint::None;
     bool close_after_response_ = false;

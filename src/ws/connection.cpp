@@ -7,6 +7,12 @@
 namespace switchboard::ws {
 
 namespace {
+std::uint32_t to_ms(TimePoint t) noexcept {
+    return static_cast<std::uint32_t>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count());
+}
+std::uint32_t to_ms(std::chrono::seconds s) noexcept { return static_cast<std::uint32_t>(s.count() * 1000); }
+
 // Scratch buffers that grew for one large message are given back.
 constexpr std::size_t kKeepScratch = 1024 * 1024;
 
@@ -55,42 +61,48 @@ FramedMessage frame_message(Opcode op, std::span<const std::uint8_t> payload, Lo
     return m;
 }
 
-Connection::Connection(const ConnectionConfig& cfg, const std::optional<DeflateAgreement>& deflate,
-                       LoopCompression* comp, ConnectionOutput& out, ConnectionHandler& handler, TimePoint now)
-    : cfg_(cfg), comp_(comp), out_(out), handler_(handler), last_rx_(now) {
-    if (deflate && comp) {
+struct Connection::OwnStreams {
+    std::unique_ptr<Deflater> deflater;
+    std::unique_ptr<Inflater> inflater;
+};
+
+Connection::Connection(ConnectionIo& io, const std::optional<DeflateAgreement>& deflate, TimePoint now)
+    : io_(io), last_rx_ms_(to_ms(now)) {
+    if (deflate && io.compression()) {
         deflate_ = true;
         server_no_takeover_ = deflate->server_no_context_takeover;
         client_no_takeover_ = deflate->client_no_context_takeover;
         server_bits_ = static_cast<std::uint8_t>(deflate->server_max_window_bits);
         client_bits_ = static_cast<std::uint8_t>(deflate->client_max_window_bits);
     }
-    parser_.set_limits(ParserLimits{cfg.max_message_size, deflate_});
+    parser_.set_limits(ParserLimits{io.config().max_message_size, deflate_});
 }
 
 Connection::~Connection() = default;
 
 std::size_t Connection::memory_estimate() const noexcept {
     std::size_t n = sizeof *this + parser_.buffered();
-    if (own_deflater_) n += (std::size_t{1} << (server_bits_ + 2)) + (std::size_t{1} << (8 + 9));
-    if (own_inflater_) n += (std::size_t{1} << client_bits_) + 7 * 1024;
+    if (own_ && own_->deflater) n += (std::size_t{1} << (server_bits_ + 2)) + (std::size_t{1} << (8 + 9));
+    if (own_ && own_->inflater) n += (std::size_t{1} << client_bits_) + 7 * 1024;
     return n;
 }
 
 Deflater* Connection::deflater() {
-    if (server_no_takeover_) return &comp_->deflater(server_bits_);
-    if (!own_deflater_) own_deflater_ = std::make_unique<Deflater>(server_bits_, 8);
-    return own_deflater_.get();
+    if (server_no_takeover_) return &io_.compression()->deflater(server_bits_);
+    if (!own_) own_ = std::make_unique<OwnStreams>();
+    if (!own_->deflater) own_->deflater = std::make_unique<Deflater>(server_bits_, 8);
+    return own_->deflater.get();
 }
 
 Inflater* Connection::inflater() {
-    if (client_no_takeover_) return &comp_->inflater();
-    if (!own_inflater_) own_inflater_ = std::make_unique<Inflater>(client_bits_);
-    return own_inflater_.get();
+    if (client_no_takeover_) return &io_.compression()->inflater();
+    if (!own_) own_ = std::make_unique<OwnStreams>();
+    if (!own_->inflater) own_->inflater = std::make_unique<Inflater>(client_bits_);
+    return own_->inflater.get();
 }
 
 void Connection::on_bytes(std::span<std::uint8_t> bytes, TimePoint now) {
-    last_rx_ = now;
+    last_rx_ms_ = to_ms(now);
     if (state_ == State::Closed) return;
     parser_.feed(bytes, *this);
 }
@@ -98,18 +110,18 @@ void Connection::on_bytes(std::span<std::uint8_t> bytes, TimePoint now) {
 void Connection::on_message(Opcode op, std::span<std::uint8_t> payload, bool compressed) {
     if (state_ != State::Open) return; // §5.5.1: after our close, data is discarded
     if (compressed) {
-        ByteBuffer& plain = comp_->inflate_scratch();
+        ByteBuffer& plain = io_.compression()->inflate_scratch();
         plain.clear();
-        auto st = inflater()->inflate(payload, plain, cfg_.max_message_size, client_no_takeover_);
+        auto st = inflater()->inflate(payload, plain, io_.config().max_message_size, client_no_takeover_);
         if (st == Inflater::Status::TooBig) return on_protocol_error(close_code::kTooBig, "message too big");
         if (st == Inflater::Status::Corrupt) return on_protocol_error(close_code::kInvalidPayload, "invalid compressed data");
         if (op == Opcode::Text && !is_valid_utf8(plain.span()))
             return on_protocol_error(close_code::kInvalidPayload, "invalid UTF-8 in text message");
-        handler_.on_message(op, plain.span());
+        io_.on_message(op, plain.span());
         if (plain.capacity() > kKeepScratch) plain.release();
         return;
     }
-    handler_.on_message(op, payload);
+    io_.on_message(op, payload);
 }
 
 void Connection::on_control(Opcode op, std::span<const std::uint8_t> payload) {
@@ -128,14 +140,14 @@ void Connection::on_close(std::uint16_t code, std::string_view reason) {
         else send_close_frame(code, {});
     }
     // §7.1.1: the server closes the TCP connection first.
-    out_.end_transport();
+    io_.end_transport();
     finish(code, reason);
 }
 
 void Connection::on_protocol_error(std::uint16_t code, std::string_view reason) {
     if (state_ == State::Closed) return;
     if (!close_sent_) send_close_frame(code, reason);
-    out_.end_transport();
+    io_.end_transport();
     finish(code, reason);
 }
 
@@ -144,21 +156,25 @@ void Connection::on_transport_closed() {
 }
 
 void Connection::on_tick(TimePoint now) {
+    const std::uint32_t now_ms = to_ms(now);
+    const ConnectionConfig& cfg = io_.config();
     if (state_ == State::Closing) {
-        if (close_deadline_ == TimePoint{}) close_deadline_ = now + cfg_.close_timeout;
-        else if (now >= close_deadline_) {
+        if (!closing_timer_started_) {
+            closing_timer_started_ = true;
+            closing_since_ms_ = now_ms;
+        } else if (now_ms - closing_since_ms_ >= to_ms(cfg.close_timeout)) {
             finish(1006, "close handshake timed out");
-            out_.abort_transport();
+            io_.abort_transport();
         }
         return;
     }
     if (state_ != State::Open) return;
-    auto quiet = now - last_rx_;
-    if (cfg_.idle_timeout.count() > 0 && quiet >= cfg_.idle_timeout) {
+    const std::uint32_t quiet = now_ms - last_rx_ms_;
+    if (cfg.idle_timeout.count() > 0 && quiet >= to_ms(cfg.idle_timeout)) {
         close(close_code::kGoingAway, "idle timeout");
         return;
     }
-    if (cfg_.ping_interval.count() > 0 && quiet >= cfg_.ping_interval && !ping_outstanding_) {
+    if (cfg.ping_interval.count() > 0 && quiet >= to_ms(cfg.ping_interval) && !ping_outstanding_) {
         send_frame(Opcode::Ping, {}, false);
         ping_outstanding_ = true;
     }
@@ -172,11 +188,11 @@ void Connection::send_frame(Opcode op, std::span<const std::uint8_t> payload, bo
         std::uint8_t buf[kMaxHeaderSize + 256];
         std::memcpy(buf, hdr, h);
         if (!payload.empty()) std::memcpy(buf + h, payload.data(), payload.size());
-        out_.write({buf, h + payload.size()});
+        io_.write({buf, h + payload.size()});
         return;
     }
-    out_.write({hdr, h});
-    out_.write(payload);
+    io_.write({hdr, h});
+    io_.write(payload);
 }
 
 void Connection::send_close_frame(std::uint16_t code, std::string_view reason) {
@@ -199,13 +215,13 @@ void Connection::send_close_frame(std::uint16_t code, std::string_view reason) {
 void Connection::finish(std::uint16_t code, std::string_view reason) {
     state_ = State::Closed;
     parser_.release_memory();
-    handler_.on_closed(code, reason);
+    io_.on_closed(code, reason);
 }
 
 SendResult Connection::send(Opcode op, std::span<const std::uint8_t> payload) {
     if (state_ != State::Open) return SendResult::Dropped;
-    if (deflate_ && payload.size() >= cfg_.compression_threshold) {
-        ByteBuffer& z = comp_->deflate_scratch();
+    if (deflate_ && payload.size() >= io_.config().compression_threshold) {
+        ByteBuffer& z = io_.compression()->deflate_scratch();
         z.clear();
         Deflater* d = deflater();
         if (d->deflate(payload, z, server_no_takeover_)) {
@@ -224,18 +240,18 @@ SendResult Connection::send(Opcode op, std::span<const std::uint8_t> payload) {
 
 SendResult Connection::send(const FramedMessage& m) {
     if (state_ != State::Open) return SendResult::Dropped;
-    if (out_.buffered() > cfg_.max_send_buffer) {
+    if (io_.buffered() > io_.config().max_send_buffer) {
         close(close_code::kTryAgainLater, "slow consumer: send buffer full");
         return SendResult::Dropped;
     }
     if (deflate_) {
         if (server_no_takeover_ && server_bits_ == 15) {
-            out_.write_shared(m.deflated ? m.deflated : m.plain);
+            io_.write_shared(m.deflated ? m.deflated : m.plain);
             return SendResult::Sent;
         }
         return send(m.op, m.payload());
     }
-    out_.write_shared(m.plain);
+    io_.write_shared(m.plain);
     return SendResult::Sent;
 }
 

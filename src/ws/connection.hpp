@@ -59,8 +59,10 @@ struct FramedMessage {
 FramedMessage frame_message(Opcode op, std::span<const std::uint8_t> payload, LoopCompression* comp,
                             std::size_t compression_threshold);
 
-/// The socket side; implemented over net::Stream.
-class ConnectionOutput {
+/// What a connection needs from its owner: the socket side (implemented over net::Stream),
+/// the application's handlers, and the shared configuration. One interface, so the owner pays
+/// for one vtable pointer and the connection keeps one pointer to it.
+class ConnectionIo {
   public:
     virtual void write(std::span<const std::uint8_t> bytes) = 0;
     virtual void write_shared(const SharedBytes& bytes) = 0;
@@ -70,29 +72,28 @@ class ConnectionOutput {
     /// Close the transport now, dropping what is queued.
     virtual void abort_transport() = 0;
 
-  protected:
-    ~ConnectionOutput() = default;
-};
-
-/// What the application hears.
-class ConnectionHandler {
-  public:
     virtual void on_message(Opcode op, std::span<std::uint8_t> payload) = 0;
     /// The connection is finished; `code` as sent or received (1006 when the transport died).
     virtual void on_closed(std::uint16_t code, std::string_view reason) { (void)code; (void)reason; }
 
+    virtual const ConnectionConfig& config() const noexcept = 0;
+    /// Per-loop compression state; nullptr when compression is off.
+    virtual LoopCompression* compression() noexcept = 0;
+
   protected:
-    ~ConnectionHandler() = default;
+    ~ConnectionIo() = default;
 };
 
 enum class SendResult { Sent, Dropped };
 
-/// Not thread-safe; owned by one loop's connection object.
+/// Not thread-safe; owned by one loop's connection object. Kept small (about 100 bytes): an
+/// idle server holds one per connection.
 class Connection final : private ParserSink {
   public:
-    Connection(const ConnectionConfig& cfg, const std::optional<DeflateAgreement>& deflate, LoopCompression* comp,
-               ConnectionOutput& out, ConnectionHandler& handler, TimePoint now);
+    Connection(ConnectionIo& io, const std::optional<DeflateAgreement>& deflate, TimePoint now);
     ~Connection();
+    Connection(const Connection&) = delete;
+    Connection& operator=(const Connection&) = delete;
 
     /// Bytes from the peer (unmasked in place).
     void on_bytes(std::span<std::uint8_t> bytes, TimePoint now);
@@ -115,6 +116,8 @@ class Connection final : private ParserSink {
 
   private:
     enum class State : std::uint8_t { Open, Closing, Closed };
+    struct OwnStreams; // per-connection zlib streams (context takeover), made on first use
+
     void on_message(Opcode op, std::span<std::uint8_t> payload, bool compressed) override;
     void on_control(Opcode op, std::span<const std::uint8_t> payload) override;
     void on_close(std::uint16_t code, std::string_view reason) override;
@@ -125,19 +128,18 @@ class Connection final : private ParserSink {
     Deflater* deflater();
     Inflater* inflater();
 
-    const ConnectionConfig& cfg_;
-    LoopCompression* comp_;
-    ConnectionOutput& out_;
-    ConnectionHandler& handler_;
+    ConnectionIo& io_;
     Parser parser_;
-    std::unique_ptr<Deflater> own_deflater_; // context takeover: per connection, made lazily
-    std::unique_ptr<Inflater> own_inflater_;
-    TimePoint last_rx_;
-    TimePoint close_deadline_{};
+    std::unique_ptr<OwnStreams> own_;
+    // Milliseconds on the steady clock, 32-bit: compared by unsigned difference, which is
+    // exact for intervals under 49 days.
+    std::uint32_t last_rx_ms_;
+    std::uint32_t closing_since_ms_ = 0;
     State state_ = State::Open;
     bool ping_outstanding_ = false;
     bool close_sent_ = false;
-    // The agreed permessage-deflate parameters, kept compact (idle connections are many).
+    bool closing_timer_started_ = false;
+    // The agreed permessage-deflate parameters.
     bool deflate_ = false;
     bool server_no_takeover_ = false;
     bool client_no_takeover_ = false;

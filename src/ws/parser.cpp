@@ -52,7 +52,6 @@ bool Parser::begin_frame(ParserSink& sink) {
     }
     std::memcpy(mask_, hdr_ + p, 4);
     mask_phase_ = 0;
-    remaining_ = len;
     frame_op_ = op;
 
     if (is_control(op)) {
@@ -60,6 +59,7 @@ bool Parser::begin_frame(ParserSink& sink) {
         if (len > kMaxControlPayload) return fail(sink, close_code::kProtocolError, "control frame over 125 bytes"), false;
         if (rsv1) return fail(sink, close_code::kProtocolError, "RSV1 on a control frame"), false;
         ctrl_len_ = 0;
+        remaining_ = static_cast<std::uint32_t>(len);
         return true;
     }
     if (op == Opcode::Continuation) {
@@ -67,16 +67,16 @@ bool Parser::begin_frame(ParserSink& sink) {
         if (rsv1) return fail(sink, close_code::kProtocolError, "RSV1 on a continuation frame"), false;
     } else {
         if (in_message_) return fail(sink, close_code::kProtocolError, "new message inside a fragmented one"), false;
-        if (rsv1 && !limits_.allow_rsv1) return fail(sink, close_code::kProtocolError, "RSV1 set without an extension"), false;
+        if (rsv1 && !allow_rsv1_) return fail(sink, close_code::kProtocolError, "RSV1 set without an extension"), false;
         in_message_ = true;
         msg_op_ = op;
         compressed_ = rsv1;
         msg_size_ = 0;
         utf8_.reset();
     }
-    if (len > limits_.max_message_size - msg_size_)
-        return fail(sink, close_code::kTooBig, "message too big"), false;
-    msg_size_ += len;
+    if (len > max_message_size_ - msg_size_) return fail(sink, close_code::kTooBig, "message too big"), false;
+    msg_size_ += static_cast<std::uint32_t>(len);
+    remaining_ = static_cast<std::uint32_t>(len);
     return true;
 }
 
@@ -180,7 +180,7 @@ void Parser::feed(std::span<std::uint8_t> bytes, ParserSink& sink) {
         auto n = static_cast<std::size_t>(remaining_ < avail ? remaining_ : avail);
         if (n && !take_payload(p, n, sink)) return;
         p += n;
-        remaining_ -= n;
+        remaining_ -= static_cast<std::uint32_t>(n);
         if (remaining_ == 0) end_frame(sink);
     }
 }

@@ -38,8 +38,13 @@ struct ParserLimits {
 /// Not thread-safe; one per connection. After an error or a close frame it ignores input.
 class Parser {
   public:
-    explicit Parser(ParserLimits limits = {}) noexcept : limits_(limits) {}
-    void set_limits(ParserLimits limits) noexcept { limits_ = limits; }
+    explicit Parser(ParserLimits limits = {}) noexcept { set_limits(limits); }
+    void set_limits(ParserLimits limits) noexcept {
+        // Stored in 32 bits: a message limit above 4 GiB - 1 is clamped (the server caps it at 1 GiB).
+        max_message_size_ = limits.max_message_size > 0xFFFFFFFFu ? 0xFFFFFFFFu
+                                                                 : static_cast<std::uint32_t>(limits.max_message_size);
+        allow_rsv1_ = limits.allow_rsv1;
+    }
 
     /// Consumes all of `bytes` (unmasking in place).
     void feed(std::span<std::uint8_t> bytes, ParserSink& sink);
@@ -55,10 +60,12 @@ class Parser {
     void fail(ParserSink& sink, std::uint16_t code, std::string_view reason);
     bool take_payload(std::uint8_t* p, std::size_t n, ParserSink& sink);
 
-    ParserLimits limits_;
-    ByteBuffer msg_;           // fragments of the current message, then a split control frame
-    std::uint64_t remaining_ = 0; // payload bytes left in the current frame
-    std::uint64_t msg_size_ = 0;
+    // Sizes are 32-bit: a frame longer than the message limit fails from its header, before
+    // any of these is set. Every connection carries a parser, so it is kept small.
+    ByteBuffer msg_;              // fragments of the current message, then a split control frame
+    std::uint32_t max_message_size_ = 0;
+    std::uint32_t remaining_ = 0; // payload bytes left in the current frame
+    std::uint32_t msg_size_ = 0;
     Utf8Validator utf8_;
     std::uint8_t hdr_[kMaxHeaderSize];
     std::uint8_t hdr_len_ = 0;
@@ -72,6 +79,7 @@ class Parser {
     bool in_message_ = false;
     bool compressed_ = false;
     bool stopped_ = false;
+    bool allow_rsv1_ = false;
 };
 
 } // namespace switchboard::ws

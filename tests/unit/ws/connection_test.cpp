@@ -18,7 +18,7 @@ using test::Bytes;
 using test::client_frame;
 using test::ServerFrame;
 
-class FakeOutput final : public ConnectionOutput {
+class FakeOutput final {
   public:
     Bytes written;
     std::vector<SharedBytes> shared; // every write_shared, in order (also appended to `written`)
@@ -26,16 +26,16 @@ class FakeOutput final : public ConnectionOutput {
     int ended = 0;
     int aborted = 0;
 
-    void write(std::span<const std::uint8_t> bytes) override {
+    void write(std::span<const std::uint8_t> bytes) {
         written.insert(written.end(), bytes.begin(), bytes.end());
     }
-    void write_shared(const SharedBytes &bytes) override {
+    void write_shared(const SharedBytes &bytes) {
         shared.push_back(bytes);
         written.insert(written.end(), bytes.data(), bytes.data() + bytes.size());
     }
-    std::size_t buffered() const noexcept override { return buffered_value; }
-    void end_transport() override { ++ended; }
-    void abort_transport() override { ++aborted; }
+    std::size_t buffered() const noexcept { return buffered_value; }
+    void end_transport() { ++ended; }
+    void abort_transport() { ++aborted; }
 
     std::vector<ServerFrame> frames() const {
         bool ok = false;
@@ -45,7 +45,7 @@ class FakeOutput final : public ConnectionOutput {
     }
 };
 
-class RecordingHandler final : public ConnectionHandler {
+class RecordingHandler final {
   public:
     struct Msg {
         Opcode op;
@@ -55,14 +55,37 @@ class RecordingHandler final : public ConnectionHandler {
     std::vector<std::pair<std::uint16_t, std::string>> closes;
     Connection *echo_to = nullptr;
 
-    void on_message(Opcode op, std::span<std::uint8_t> payload) override {
+    void on_message(Opcode op, std::span<std::uint8_t> payload) {
         messages.push_back({op, std::string(payload.begin(), payload.end())});
         if (echo_to)
             (void)echo_to->send(op, payload);
     }
-    void on_closed(std::uint16_t code, std::string_view reason) override {
+    void on_closed(std::uint16_t code, std::string_view reason) {
         closes.emplace_back(code, std::string(reason));
     }
+};
+
+// Joins the fake transport, the recording handler and the configuration into the one
+// interface a Connection talks to.
+class TestIo final : public ConnectionIo {
+  public:
+    TestIo(const ConnectionConfig &cfg, LoopCompression *comp, FakeOutput &out, RecordingHandler &h)
+        : cfg_(cfg), comp_(comp), out_(out), h_(h) {}
+    void write(std::span<const std::uint8_t> bytes) override { out_.write(bytes); }
+    void write_shared(const SharedBytes &bytes) override { out_.write_shared(bytes); }
+    std::size_t buffered() const noexcept override { return out_.buffered(); }
+    void end_transport() override { out_.end_transport(); }
+    void abort_transport() override { out_.abort_transport(); }
+    void on_message(Opcode op, std::span<std::uint8_t> payload) override { h_.on_message(op, payload); }
+    void on_closed(std::uint16_t code, std::string_view reason) override { h_.on_closed(code, reason); }
+    const ConnectionConfig &config() const noexcept override { return cfg_; }
+    LoopCompression *compression() noexcept override { return comp_; }
+
+  private:
+    const ConnectionConfig &cfg_;
+    LoopCompression *comp_;
+    FakeOutput &out_;
+    RecordingHandler &h_;
 };
 
 Bytes close_frame_payload(std::uint16_t code, std::string_view reason = {}) {
@@ -75,12 +98,13 @@ struct Harness {
     RecordingHandler handler;
     LoopCompression comp;
     TimePoint t0 = TimePoint{} + 1000s;
+    TestIo io{cfg, &comp, out, handler};
     std::unique_ptr<Connection> conn;
 
     explicit Harness(std::optional<DeflateAgreement> deflate = std::nullopt,
                      ConnectionConfig c = {})
         : cfg(c) {
-        conn = std::make_unique<Connection>(cfg, deflate, &comp, out, handler, t0);
+        conn = std::make_unique<Connection>(io, deflate, t0);
     }
     void recv(Bytes b, TimePoint now) { conn->on_bytes(b, now); }
     void recv(Bytes b) { recv(std::move(b), t0); }
@@ -636,8 +660,8 @@ TEST(ConnectionDeflate, NoDeflateWithoutLoopCompression) {
     ConnectionConfig cfg;
     FakeOutput out;
     RecordingHandler handler;
-    Connection c(cfg, agree("permessage-deflate", CompressionMode::Shared), nullptr, out, handler,
-                 TimePoint{});
+    TestIo io(cfg, nullptr, out, handler);
+    Connection c(io, agree("permessage-deflate", CompressionMode::Shared), TimePoint{});
     EXPECT_FALSE(c.uses_deflate());
     Bytes in = client_frame(Opcode::Text, "x", true, true);
     c.on_bytes(in, TimePoint{});
