@@ -12,6 +12,7 @@ namespace switchboard::net {
 namespace {
 constexpr std::size_t kMaxReadPerEvent = 1024 * 1024; // then yield to other streams
 constexpr int kMaxIov = 256;
+constexpr std::size_t kCopyBelowAverage = 1024; // segment size under which flush copies
 } // namespace
 
 Stream::Stream(Loop& loop, int fd, std::unique_ptr<TlsSession> tls)
@@ -116,7 +117,20 @@ void Stream::flush() {
     iovec iov[kMaxIov];
     while (!queue_empty()) {
         int n = queue_->gather(iov, kMaxIov);
-        ssize_t w = ::writev(fd_, iov, n);
+        std::size_t total = 0;
+        for (int i = 0; i < n; ++i) total += iov[i].iov_len;
+        ssize_t w;
+        if (n > 1 && total <= Loop::kCorkSize && total < static_cast<std::size_t>(n) * kCopyBelowAverage) {
+            // Many small segments (fan-out of short messages): one copy into the loop's cork
+            // buffer, free outside a read, costs less than the kernel walking every iovec.
+            ByteBuffer& scratch = loop_.cork_buffer();
+            scratch.clear();
+            for (int i = 0; i < n; ++i) scratch.append(iov[i].iov_base, iov[i].iov_len);
+            w = ::send(fd_, scratch.data(), scratch.size(), MSG_NOSIGNAL);
+            scratch.clear();
+        } else {
+            w = ::writev(fd_, iov, n);
+        }
         loop_.stats().write_calls.add();
         if (w < 0) {
             if (errno == EAGAIN || errno == EWOULDBLOCK) { want_write_ = true; break; }
@@ -126,8 +140,6 @@ void Stream::flush() {
         }
         loop_.stats().bytes_out.add(static_cast<std::uint64_t>(w));
         queue_->consume(static_cast<std::size_t>(w));
-        std::size_t total = 0;
-        for (int i = 0; i < n; ++i) total += iov[i].iov_len;
         if (static_cast<std::size_t>(w) < total) { want_write_ = true; break; }
     }
     after_write();
