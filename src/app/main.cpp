@@ -32,7 +32,7 @@ int serve(int argc, char** argv) {
     }
     log::configure(log::parse_level(args.config.log_level), log::parse_format(args.config.log_format));
 
-    // Signals are taken synchronously by this thread; the loop threads inherit the mask.
+    // Signals are read from a signalfd by loop 0; every thread inherits the blocked mask.
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
@@ -45,10 +45,7 @@ int serve(int argc, char** argv) {
         server.start();
         std::printf("Switchboard serving %s\n", server.url().c_str());
         std::fflush(stdout);
-        int sig = 0;
-        sigwait(&set, &sig);
-        log::info("shutting down", {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"}});
-        server.shutdown();
+        server.run();
     } catch (const std::exception& e) {
         log::error("cannot start", {{"error", e.what()}});
         return 1;

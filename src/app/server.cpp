@@ -4,11 +4,14 @@
 #include "base/log.hpp"
 
 #include <pthread.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
 #include <sched.h>
 #include <unistd.h>
 
-#include <condition_variable>
-#include <mutex>
+#include <csignal>
+#include <functional>
+#include <stdexcept>
 
 namespace switchboard::app {
 
@@ -24,12 +27,20 @@ LoopContext::LoopContext(Server& s, unsigned index)
     : server(s), loop(index), compression(static_cast<int>(s.config().compression_mem_level)) {}
 
 void LoopContext::deliver_broadcast(const ws::FramedMessage& m) {
+    net::LocalRef plain(loop.local_pool().adopt(m.plain));
+    net::LocalRef deflated(m.deflated ? loop.local_pool().adopt(m.deflated) : nullptr);
+    fanout_plain = m.plain.data();
+    fanout_plain_block = plain.get();
+    fanout_deflated = m.deflated ? m.deflated.data() : nullptr;
+    fanout_deflated_block = deflated.get();
     // Index loop: a delivery may close a slow consumer, which removes it from the vector.
     for (std::size_t i = 0; i < broadcast.size(); ++i) {
         Session* s = broadcast[i];
         s->deliver(m);
         if (i < broadcast.size() && broadcast[i] != s) --i; // swapped in from the back
     }
+    fanout_plain = fanout_deflated = nullptr;
+    fanout_plain_block = fanout_deflated_block = nullptr;
 }
 
 Server::Server(Config cfg) : cfg_(std::move(cfg)), statics_(cfg_.static_dir) {
@@ -97,13 +108,16 @@ void Server::start() {
         LoopContext* c = l.get();
         c->listener->start();
         c->loop.add_timer(std::chrono::milliseconds(1000), [this, c] { tick(*c); });
-        c->thread = std::thread([c] { c->loop.run(); });
+        // Loop 0 runs on the calling thread (run()): with one loop the process then has one
+        // thread, and the kernel's fd lookup on every socket call skips its atomic refcount.
+        if (c->loop.index() > 0) c->thread = std::thread([c] { c->loop.run(); });
         // One loop per CPU: pin it there so its connections' state stays in that CPU's cache.
         if (loops_.size() == cpus.size() && cpus.size() > 1) {
             cpu_set_t one;
             CPU_ZERO(&one);
             CPU_SET(cpus[c->loop.index()], &one);
-            pthread_setaffinity_np(c->thread.native_handle(), sizeof one, &one);
+            pthread_t t = c->loop.index() > 0 ? c->thread.native_handle() : pthread_self();
+            pthread_setaffinity_np(t, sizeof one, &one);
         }
     }
     log::info("listening", {{"url", url()}, {"loops", std::to_string(loops_.size())},
@@ -130,8 +144,8 @@ void Server::tick(LoopContext& ctx) {
 }
 
 void Server::broadcast(LoopContext& origin, ws::Opcode op, std::span<const std::uint8_t> payload) {
-    auto m = ws::frame_message(op, payload, compression_enabled() ? &origin.compression : nullptr,
-                               ws_cfg_.compression_threshold);
+    bool compress = compression_enabled() && deflate_subscribers_.load(std::memory_order_relaxed) > 0;
+    auto m = ws::frame_message(op, payload, compress ? &origin.compression : nullptr, ws_cfg_.compression_threshold);
     for (auto& l : loops_) {
         if (l.get() == &origin) continue;
         LoopContext* c = l.get();
@@ -140,11 +154,61 @@ void Server::broadcast(LoopContext& origin, ws::Opcode op, std::span<const std::
     origin.deliver_broadcast(m);
 }
 
-void Server::shutdown() {
+namespace {
+// SIGINT/SIGTERM arrive through a signalfd on loop 0 (the signals are blocked in every thread).
+class SignalWatch final : public net::IoHandler {
+  public:
+    SignalWatch(net::Loop& loop, std::function<void(int)> on_signal) : loop_(loop), on_signal_(std::move(on_signal)) {
+        sigset_t set;
+        sigemptyset(&set);
+        sigaddset(&set, SIGINT);
+        sigaddset(&set, SIGTERM);
+        fd_ = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+        if (fd_ < 0) throw std::runtime_error("signalfd failed");
+        loop_.add(fd_, EPOLLIN, this);
+    }
+    ~SignalWatch() {
+        loop_.remove(fd_);
+        ::close(fd_);
+    }
+    SignalWatch(const SignalWatch&) = delete;
+    SignalWatch& operator=(const SignalWatch&) = delete;
+    void on_io(std::uint32_t) override {
+        signalfd_siginfo info;
+        while (::read(fd_, &info, sizeof info) == static_cast<ssize_t>(sizeof info))
+            on_signal_(static_cast<int>(info.ssi_signo));
+    }
+
+  private:
+    net::Loop& loop_;
+    int fd_ = -1;
+    std::function<void(int)> on_signal_;
+};
+} // namespace
+
+void Server::run() {
+    LoopContext* first = loops_.front().get();
+    bool stopping = false;
+    SignalWatch signals(first->loop, [this, &stopping](int sig) {
+        if (stopping) return; // a second signal changes nothing: the deadline already bounds us
+        stopping = true;
+        log::info("shutting down", {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"}});
+        begin_shutdown();
+    });
+    first->loop.run();
+    std::size_t left = first->loop.streams().size();
+    for (auto& l : loops_) {
+        if (l->thread.joinable()) l->thread.join();
+        if (l.get() != first) left += l->loop.streams().size();
+    }
+    log::info("stopped", {{"connections_dropped", std::to_string(left)}});
+}
+
+void Server::begin_shutdown() {
     auto deadline = net::Clock::now() + std::chrono::seconds(cfg_.shutdown_timeout);
     for (auto& l : loops_) {
         LoopContext* c = l.get();
-        c->loop.post([c] {
+        c->loop.post([c, deadline] {
             c->listener->stop();
             auto& streams = c->loop.streams();
             for (std::size_t i = 0; i < streams.size(); ++i) {
@@ -152,28 +216,19 @@ void Server::shutdown() {
                 static_cast<Session*>(s)->shut_down();
                 if (i < streams.size() && streams[i] != s) --i;
             }
+            // The loop ends once its connections are gone or the deadline passed.
+            auto check = std::make_shared<std::function<void()>>();
+            *check = [c, deadline, check] {
+                if (c->loop.streams().empty() || net::Clock::now() >= deadline) {
+                    c->loop.stop();
+                    *check = nullptr; // break the self-reference
+                    return;
+                }
+                c->loop.add_timer(std::chrono::milliseconds(20), *check);
+            };
+            (*check)();
         });
     }
-    // Each loop ends once its connections are gone or the deadline passed.
-    for (auto& l : loops_) {
-        LoopContext* c = l.get();
-        auto check = std::make_shared<std::function<void()>>();
-        *check = [c, deadline, check] {
-            if (c->loop.streams().empty() || net::Clock::now() >= deadline) {
-                c->loop.stop();
-                *check = nullptr; // break the self-reference
-                return;
-            }
-            c->loop.add_timer(std::chrono::milliseconds(20), *check);
-        };
-        c->loop.post([c, check] { c->loop.add_timer(std::chrono::milliseconds(0), *check); });
-    }
-    std::size_t left = 0;
-    for (auto& l : loops_) {
-        if (l->thread.joinable()) l->thread.join();
-        left += l->loop.streams().size();
-    }
-    log::info("stopped", {{"connections_dropped", std::to_string(left)}});
 }
 
 } // namespace switchboard::app

@@ -10,6 +10,7 @@
 #include "ws/connection.hpp"
 #include "ws/handshake.hpp"
 
+#include <atomic>
 #include <memory>
 #include <thread>
 #include <vector>
@@ -30,6 +31,12 @@ struct LoopContext {
     ws::LoopCompression compression;
     AppStats stats;
     std::vector<Session*> broadcast; // sessions on /broadcast on this loop
+    // The message being fanned out on this loop right now, as loop-local blocks, so that
+    // queuing it on each subscriber costs no atomic operation (see net/local_bytes.hpp).
+    const std::uint8_t* fanout_plain = nullptr;
+    const std::uint8_t* fanout_deflated = nullptr;
+    net::LocalBlock* fanout_plain_block = nullptr;
+    net::LocalBlock* fanout_deflated_block = nullptr;
     ByteBuffer http_out;             // scratch for HTTP responses
     std::unique_ptr<net::Listener> listener;
     std::thread thread;
@@ -41,13 +48,17 @@ class Server {
     explicit Server(Config cfg);
     ~Server();
 
-    /// Binds every listener (throws on failure) and starts the loop threads.
+    /// Binds every listener (throws on failure) and starts the threads of loops 1..n-1.
+    /// SIGINT and SIGTERM must already be blocked in the calling thread.
     void start();
+    /// Runs loop 0 on the calling thread until SIGINT/SIGTERM and the graceful shutdown that
+    /// follows are done (see begin_shutdown), then joins the other loops.
+    void run();
     unsigned short port() const noexcept { return port_; }
     std::string url() const;
-    /// Graceful stop: no new connections, close 1001 to WebSocket peers, then exit when all
-    /// connections are gone or the shutdown timeout passed. Returns when the loops have ended.
-    void shutdown();
+    /// Graceful stop: no new connections, close 1001 to WebSocket peers; each loop ends when
+    /// its connections are gone or the shutdown timeout passed. Thread-safe.
+    void begin_shutdown();
 
     const Config& config() const noexcept { return cfg_; }
     const ws::ConnectionConfig& ws_config() const noexcept { return ws_cfg_; }
@@ -60,6 +71,8 @@ class Server {
 
     /// Frames once and hands the same bytes to every /broadcast session on every loop.
     void broadcast(LoopContext& origin, ws::Opcode op, std::span<const std::uint8_t> payload);
+    /// Broadcast subscribers that negotiated permessage-deflate; none: don't compress at all.
+    std::atomic<int>& deflate_subscribers() noexcept { return deflate_subscribers_; }
 
   private:
     void on_accept(LoopContext& ctx, int fd);
@@ -73,6 +86,7 @@ class Server {
     std::unique_ptr<net::TlsContext> tls_;
     std::vector<std::unique_ptr<LoopContext>> loops_;
     unsigned short port_ = 0;
+    std::atomic<int> deflate_subscribers_{0};
 };
 
 /// The CPUs this process may run on (its affinity mask), at least 1.

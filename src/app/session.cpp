@@ -43,6 +43,12 @@ bool Session::past_deadline(net::Clock::time_point now) const noexcept {
     return static_cast<std::int32_t>(to_ms(now) - deadline_ms_) >= 0;
 }
 
+void Session::write_shared(const SharedBytes& bytes) {
+    if (bytes.data() == ctx_.fanout_plain) return send_shared(ctx_.fanout_plain_block);
+    if (bytes.data() && bytes.data() == ctx_.fanout_deflated) return send_shared(ctx_.fanout_deflated_block);
+    send_shared(bytes);
+}
+
 const ws::ConnectionConfig& Session::config() const noexcept { return ctx_.server.ws_config(); }
 
 ws::LoopCompression* Session::compression() noexcept {
@@ -176,6 +182,7 @@ void Session::upgrade(const http::RequestHead& req, Endpoint ep) {
     if (ep == Endpoint::Broadcast) {
         broadcast_index_ = static_cast<std::uint32_t>(ctx_.broadcast.size());
         ctx_.broadcast.push_back(this);
+        if (ws()->uses_deflate()) ctx_.server.deflate_subscribers().fetch_add(1, std::memory_order_relaxed);
     }
     ctx_.stats.ws_open.add();
     ctx_.stats.ws_total.add();
@@ -233,6 +240,7 @@ void Session::on_close() {
         ctx_.stats.ws_open.sub();
         if (endpoint_ == Endpoint::Broadcast) {
             auto& b = ctx_.broadcast;
+            if (conn->uses_deflate()) ctx_.server.deflate_subscribers().fetch_sub(1, std::memory_order_relaxed);
             if (broadcast_index_ < b.size() && b[broadcast_index_] == this) {
                 b[broadcast_index_] = b.back();
                 b[broadcast_index_]->broadcast_index_ = broadcast_index_;

@@ -38,7 +38,7 @@ class Session final : public net::Stream, private ws::ConnectionIo {
     void on_close() override;
     // ws::ConnectionIo
     void write(std::span<const std::uint8_t> bytes) override { send(bytes); }
-    void write_shared(const SharedBytes& bytes) override { send_shared(bytes); }
+    void write_shared(const SharedBytes& bytes) override;
     std::size_t buffered() const noexcept override { return buffered_amount(); }
     void end_transport() override { end(); }
     void abort_transport() override { close(); }

@@ -5,6 +5,7 @@
 // tasks, then flush every stream that queued output, so each socket sees at most one gather
 // write per turn.
 #include "base/byte_buffer.hpp"
+#include "net/local_bytes.hpp"
 
 #include <atomic>
 #include <chrono>
@@ -76,6 +77,7 @@ class Loop {
     Clock::time_point now() const noexcept { return now_; }
     std::span<std::uint8_t> read_buffer() noexcept { return {read_buf_.data(), kReadBufferSize}; }
     LoopStats& stats() noexcept { return stats_; }
+    LocalPool& local_pool() noexcept { return local_pool_; }
 
     // Stream bookkeeping (called by Stream only).
     void attach(Stream* s);
@@ -117,6 +119,7 @@ class Loop {
     std::vector<Stream*> read_again_, read_again_running_;
     std::vector<Stream*> graveyard_;
     LoopStats stats_;
+    LocalPool local_pool_; // outlives the streams: ~Loop deletes them in its body
 };
 
 } // namespace switchboard::net

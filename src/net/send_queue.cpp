@@ -17,15 +17,17 @@ void SendQueue::push_owned(const void* p, std::size_t n) {
             return;
         }
         auto chunk = static_cast<std::uint32_t>(std::min<std::size_t>(n, 1u << 30));
-        segs_.push_back(Segment{SharedBytes{}, 0, chunk});
+        segs_.push_back(Segment{nullptr, 0, chunk});
         n -= chunk;
     }
 }
 
-void SendQueue::push_shared(const SharedBytes& b) {
-    if (b.size() == 0) return;
-    segs_.push_back(Segment{b, 0, static_cast<std::uint32_t>(b.size())});
-    bytes_ += b.size();
+void SendQueue::push_shared(LocalBlock* b) {
+    std::size_t n = b->bytes.size();
+    if (n == 0) return;
+    segs_.push_back(Segment{b, 0, static_cast<std::uint32_t>(n)});
+    LocalPool::retain(b);
+    bytes_ += n;
 }
 
 int SendQueue::gather(iovec* iov, int max) const noexcept {
@@ -34,7 +36,7 @@ int SendQueue::gather(iovec* iov, int max) const noexcept {
     for (std::size_t i = head_; i < segs_.size() && n < max; ++i) {
         const Segment& s = segs_[i];
         if (s.ref) {
-            iov[n].iov_base = const_cast<std::uint8_t*>(s.ref.data() + s.off);
+            iov[n].iov_base = const_cast<std::uint8_t*>(s.ref->bytes.data() + s.off);
         } else {
             iov[n].iov_base = const_cast<std::uint8_t*>(owned + s.off);
             owned += s.off + s.len;
@@ -54,7 +56,8 @@ void SendQueue::consume(std::size_t n) noexcept {
         s.len -= static_cast<std::uint32_t>(take);
         n -= take;
         if (s.len == 0) {
-            s.ref = SharedBytes{};
+            if (s.ref) LocalPool::release(s.ref);
+            s.ref = nullptr;
             ++head_;
         } else if (s.ref) {
             s.off += static_cast<std::uint32_t>(take);
@@ -72,6 +75,8 @@ void SendQueue::consume(std::size_t n) noexcept {
 }
 
 void SendQueue::clear() noexcept {
+    for (std::size_t i = head_; i < segs_.size(); ++i)
+        if (segs_[i].ref) LocalPool::release(segs_[i].ref);
     segs_.clear();
     head_ = 0;
     owned_.release();

@@ -4,7 +4,7 @@
 // connection alone). Owned bytes live in one buffer in order; an owned segment records only its
 // length, so queuing never allocates per message once the buffers have grown.
 #include "base/byte_buffer.hpp"
-#include "base/shared_bytes.hpp"
+#include "net/local_bytes.hpp"
 
 #include <sys/uio.h>
 
@@ -16,11 +16,17 @@ namespace switchboard::net {
 
 class SendQueue {
   public:
+    SendQueue() = default;
+    SendQueue(const SendQueue&) = delete;
+    SendQueue& operator=(const SendQueue&) = delete;
+    ~SendQueue() { clear(); }
+
     bool empty() const noexcept { return bytes_ == 0; }
     std::size_t size() const noexcept { return bytes_; }
 
     void push_owned(const void* p, std::size_t n);
-    void push_shared(const SharedBytes& b);
+    /// Queues a loop-local reference (taken here, released once written).
+    void push_shared(LocalBlock* b);
 
     /// Fills up to `max` iovecs from the front; returns how many.
     int gather(iovec* iov, int max) const noexcept;
@@ -30,9 +36,9 @@ class SendQueue {
 
   private:
     struct Segment {
-        SharedBytes ref; // empty: the next `len` bytes of owned_
-        std::uint32_t off = 0;
-        std::uint32_t len = 0;
+        LocalBlock* ref; // null: the next `len` bytes of owned_
+        std::uint32_t off;
+        std::uint32_t len;
     };
     std::vector<Segment> segs_;
     std::size_t head_ = 0;

@@ -45,13 +45,20 @@ void Stream::send(std::span<const std::uint8_t> bytes) {
 void Stream::send_shared(const SharedBytes& bytes) {
     if (fd_ < 0 || bytes.size() == 0) return;
     if (tls_) { send(bytes.span()); return; }
+    LocalRef hold(loop_.local_pool().adopt(bytes));
+    send_shared(hold.get());
+}
+
+void Stream::send_shared(LocalBlock* block) {
+    if (fd_ < 0 || block->bytes.size() == 0) return;
+    if (tls_) { send(block->bytes.span()); return; }
     if (loop_.corked() == this && !loop_.cork_buffer().empty()) {
         // Keep order: what was corked goes first.
         ByteBuffer& cork = loop_.cork_buffer();
         queue().push_owned(cork.data(), cork.size());
         cork.clear();
     }
-    queue().push_shared(bytes);
+    queue().push_shared(block);
     if (!in_dirty_) { in_dirty_ = true; loop_.mark_dirty(this); }
 }
 

@@ -30,6 +30,8 @@ class Stream : public IoHandler {
     void send(std::span<const std::uint8_t> bytes);
     /// Queues a reference to an immutable buffer (copied only under TLS, which must encrypt).
     void send_shared(const SharedBytes& bytes);
+    /// The same for a loop-local block (fan-out: no atomic operation per stream).
+    void send_shared(LocalBlock* block);
     std::size_t buffered_amount() const noexcept { return queue_ ? queue_->size() : 0; }
 
     /// Writes what is queued, then half-closes and waits (bounded by the caller's timer) for

@@ -10,6 +10,17 @@
 namespace switchboard::net {
 namespace {
 
+// Queues take loop-local blocks; the pool stands in for the loop's.
+LocalPool &pool() {
+    static LocalPool p;
+    return p;
+}
+
+void push_shared(SendQueue &q, const SharedBytes &b) {
+    LocalRef hold(pool().adopt(b));
+    q.push_shared(hold.get());
+}
+
 SharedBytes shared(std::string_view s) {
     return SharedBytes::copy_of({reinterpret_cast<const std::uint8_t *>(s.data()), s.size()});
 }
@@ -52,8 +63,8 @@ TEST(SendQueue, EmptyQueue) {
     iovec iov[2];
     EXPECT_EQ(q.gather(iov, 2), 0);
     q.push_owned("", 0);
-    q.push_shared(SharedBytes{});
-    q.push_shared(SharedBytes::allocate(0));
+    push_shared(q, SharedBytes{});
+    push_shared(q, SharedBytes::allocate(0));
     EXPECT_TRUE(q.empty());
     EXPECT_EQ(q.gather(iov, 2), 0);
 }
@@ -72,11 +83,11 @@ TEST(SendQueue, OwnedBytesCoalesceIntoOneSegment) {
 TEST(SendQueue, OwnedAndSharedKeepTheirOrder) {
     SendQueue q;
     q.push_owned("A1", 2);
-    q.push_shared(shared("S1"));
+    push_shared(q, shared("S1"));
     q.push_owned("A2", 2);
     q.push_owned("A3", 2);
-    q.push_shared(shared("S2"));
-    q.push_shared(shared("S3"));
+    push_shared(q, shared("S2"));
+    push_shared(q, shared("S3"));
     q.push_owned("A4", 2);
     EXPECT_EQ(q.size(), 14u);
     iovec iov[16];
@@ -87,7 +98,7 @@ TEST(SendQueue, OwnedAndSharedKeepTheirOrder) {
 TEST(SendQueue, GatherRespectsMaxIov) {
     SendQueue q;
     q.push_owned("a", 1);
-    q.push_shared(shared("b"));
+    push_shared(q, shared("b"));
     q.push_owned("c", 1);
     iovec iov[2];
     EXPECT_EQ(q.gather(iov, 2), 2);
@@ -101,11 +112,11 @@ TEST(SendQueue, PartialWritesAcrossSegmentBoundaries) {
         for (int max_iov : {1, 2, 3, 16}) {
             SendQueue q;
             q.push_owned("owned-1|", 8);
-            q.push_shared(shared("shared-1|"));
+            push_shared(q, shared("shared-1|"));
             q.push_owned("owned-2", 7);
             q.push_owned(" more|", 6);
-            q.push_shared(shared("shared-2|"));
-            q.push_shared(shared("shared-3|"));
+            push_shared(q, shared("shared-2|"));
+            push_shared(q, shared("shared-3|"));
             q.push_owned("owned-3", 7);
             ASSERT_EQ(q.size(), expected.size());
             EXPECT_EQ(drain(q, chunk, max_iov), expected)
@@ -120,14 +131,14 @@ TEST(SendQueue, PushingWhilePartiallyDrained) {
     // not confuse which bytes belong to which segment.
     SendQueue q;
     q.push_owned("0123456789", 10);
-    q.push_shared(shared("SS"));
+    push_shared(q, shared("SS"));
     q.consume(4);
     EXPECT_EQ(gathered(q), "456789SS");
     q.push_owned("ab", 2);
     EXPECT_EQ(gathered(q), "456789SSab");
     q.consume(7); // into the shared segment
     EXPECT_EQ(gathered(q), "Sab");
-    q.push_shared(shared("TT"));
+    push_shared(q, shared("TT"));
     q.push_owned("cd", 2);
     EXPECT_EQ(gathered(q), "SabTTcd");
     EXPECT_EQ(q.size(), 7u);
@@ -141,7 +152,7 @@ TEST(SendQueue, ManySegmentsStayOrderedThroughCompaction) {
     for (int i = 0; i < 300; ++i) {
         std::string s = std::to_string(i) + ",";
         if (i % 2)
-            q.push_shared(shared(s));
+            push_shared(q, shared(s));
         else
             q.push_owned(s.data(), s.size());
         expected += s;
@@ -156,7 +167,7 @@ TEST(SendQueue, ManySegmentsStayOrderedThroughCompaction) {
         q.consume(iov[0].iov_len);
         std::string s = std::to_string(i) + ",";
         if (i % 3)
-            q.push_shared(shared(s));
+            push_shared(q, shared(s));
         else
             q.push_owned(s.data(), s.size());
         expected += s;
@@ -168,8 +179,8 @@ TEST(SendQueue, ManySegmentsStayOrderedThroughCompaction) {
 TEST(SendQueue, SharedSegmentsAreReferencedNotCopiedAndReleasedWhenWritten) {
     SharedBytes a = shared("fan-out payload");
     SendQueue q1, q2;
-    q1.push_shared(a);
-    q2.push_shared(a);
+    push_shared(q1, a);
+    push_shared(q2, a);
     EXPECT_EQ(a.use_count(), 3);
     iovec iov[1];
     ASSERT_EQ(q1.gather(iov, 1), 1);
@@ -205,7 +216,7 @@ TEST(SendQueue, ClearDropsEverything) {
     test::AllocationScope scope;
     SendQueue q;
     q.push_owned("abc", 3);
-    q.push_shared(a);
+    push_shared(q, a);
     q.clear();
     EXPECT_TRUE(q.empty());
     EXPECT_EQ(q.size(), 0u);
@@ -222,14 +233,14 @@ TEST(SendQueue, SteadyStateQueueingDoesNotAllocatePerMessage) {
     for (int round = 0; round < 2; ++round) {
         for (int i = 0; i < 50; ++i) {
             q.push_owned("reply", 5);
-            q.push_shared(s);
+            push_shared(q, s);
         }
         drain(q, 1 << 20, 128);
     }
     test::AllocationScope scope;
     for (int i = 0; i < 50; ++i) {
         q.push_owned("reply", 5);
-        q.push_shared(s);
+        push_shared(q, s);
     }
     EXPECT_EQ(scope.allocations(), 0u);
     drain(q, 1 << 20, 128);
