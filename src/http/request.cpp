@@ -112,6 +112,7 @@ ParseResult parse_request_head(std::string_view in, const Limits& limits, Reques
     out.content_length = 0;
     out.chunked = false;
     bool have_length = false;
+    bool have_host = false;
     const std::size_t max_headers = limits.max_headers < kHeaderCapacity ? limits.max_headers : kHeaderCapacity;
     while (!head.empty()) {
         eol = head.find("\r\n");
@@ -142,6 +143,10 @@ ParseResult parse_request_head(std::string_view in, const Limits& limits, Reques
             out.content_length = n;
         } else if (iequals(name, "transfer-encoding")) {
             out.chunked = true;
+        } else if (iequals(name, "host")) {
+            // RFC 9112 §3.2: more than one Host line is answered with 400.
+            if (have_host) return error(400, "more than one Host header");
+            have_host = true;
         }
     }
     if (out.chunked && have_length) return error(400, "both Transfer-Encoding and Content-Length");

@@ -170,11 +170,14 @@ void Connection::on_tick(TimePoint now) {
     }
     if (state_ != State::Open) return;
     const std::uint32_t quiet = now_ms - last_rx_ms_;
-    if (cfg.idle_timeout.count() > 0 && quiet >= to_ms(cfg.idle_timeout)) {
+    const bool pinging = cfg.ping_interval.count() > 0;
+    // With pings on, a peer is never closed as idle before it had a ping to answer: with the
+    // coarse tick a ping due just before the idle limit would otherwise be skipped.
+    if (cfg.idle_timeout.count() > 0 && quiet >= to_ms(cfg.idle_timeout) && (!pinging || ping_outstanding_)) {
         close(close_code::kGoingAway, "idle timeout");
         return;
     }
-    if (cfg.ping_interval.count() > 0 && quiet >= to_ms(cfg.ping_interval) && !ping_outstanding_) {
+    if (pinging && quiet >= to_ms(cfg.ping_interval) && !ping_outstanding_) {
         send_frame(Opcode::Ping, {}, false);
         ping_outstanding_ = true;
     }

@@ -68,6 +68,14 @@ HandshakeResult accept_handshake(const http::RequestHead& req, const HandshakeCo
     if (req.version_minor < 1) return reject(400, "WebSocket upgrade needs HTTP/1.1");
     if (!req.has_token("upgrade", "websocket")) return reject(400, "missing 'Upgrade: websocket'");
     if (!req.has_token("connection", "upgrade")) return reject(400, "missing 'Connection: Upgrade'");
+    // §11.3.1/§11.3.5: the key and the version may appear only once in a request.
+    int keys = 0, versions = 0;
+    for (std::size_t i = 0; i < req.header_count; ++i) {
+        if (http::iequals(req.headers[i].name, "sec-websocket-key")) ++keys;
+        if (http::iequals(req.headers[i].name, "sec-websocket-version")) ++versions;
+    }
+    if (keys > 1) return reject(400, "Sec-WebSocket-Key sent more than once");
+    if (versions > 1) return reject(400, "Sec-WebSocket-Version sent more than once");
     auto version = req.header("sec-websocket-version");
     if (!version || trim(*version) != "13") return reject(426, "unsupported WebSocket version (13 is supported)");
     auto key = req.header("sec-websocket-key");
