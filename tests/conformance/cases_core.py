@@ -1,13 +1,15 @@
 """Case families 1-5, 7 and 9 (framing, pings, reserved bits, opcodes, fragmentation, close
 handling, limits), plus the max-message-size cases. Numbering follows the conformance case list
 this suite is modelled on; cases we added carry numbers past the end of each family."""
-import os
 import random
+import socket
+import struct
+import threading
 import time
 
 from harness import (DEDICATED_MAX, MAIN_MAX, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG, OP_TEXT,
                      Fail, big_timeout, case, close_handshake, expect_fail, expect_message,
-                     expect_nothing, expect_pong, next_event)
+                     expect_pong, next_event)
 from wsclient import OP_CONT, build_frame, close_payload
 
 HELLO = b"Hello, world!"
@@ -840,10 +842,9 @@ def _c(ctx):
 
 @case("7.15.1", "close, then TCP half-close (FIN): server still answers and closes")
 def _c(ctx):
-    import socket as _s
     conn = ctx.connect()
     conn.send(build_frame(OP_CLOSE, close_payload(1000)))
-    conn.sock.shutdown(_s.SHUT_WR)
+    conn.sock.shutdown(socket.SHUT_WR)
     ev = next_event(conn)
     if ev.kind != "close" or ev.code != 1000:
         raise Fail(f"expected close 1000 after close + FIN, got {ev.describe()}")
@@ -875,11 +876,9 @@ case("7.15.5", "TCP close right after a ping, before reading the pong",
 
 @case("7.15.6", "TCP reset with unread echo data pending; server keeps serving")
 def _c(ctx):
-    import socket as _s
-    import struct
     conn = ctx.connect()
     conn.send(b"".join(build_frame(OP_BINARY, binary_payload(60000, i)) for i in range(40)))
-    conn.sock.setsockopt(_s.SOL_SOCKET, _s.SO_LINGER, struct.pack("ii", 1, 0))
+    conn.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     conn.abort()
     other = ctx.connect()
     other.send(build_frame(OP_TEXT, HELLO))
@@ -889,7 +888,6 @@ def _c(ctx):
 
 @case("9.9.1", "32 concurrent connections, 50 echoes each")
 def _c(ctx):
-    import threading
     conns = [ctx.connect() for _ in range(32)]
     errors = []
 
@@ -919,3 +917,76 @@ case("9.1.5", "text message of 4 MiB mixed multi-byte UTF-8", args=(
     .encode()[:4 << 20].decode("utf-8", "ignore").encode()))(_echo_case)
 case("9.1.6", "text message of exactly 16 MiB",
      args=(OP_TEXT, lambda: text_payload(MAIN_MAX, 916)))(_echo_case)
+
+
+def _write_all_then_read(ctx, msgs, server=None, offer=None, wait=0.3):
+    """Write every message before reading anything (from a thread, so TCP can push back), then
+    read the echoes: the server has to stop reading while its replies pile up and resume
+    afterwards, without losing or reordering anything."""
+    conn = ctx.connect(server=server, extensions=offer) if offer else ctx.connect(server=server)
+    data = b"".join(build_frame(op, p) if conn.deflate is None else
+                    build_frame(op, conn.deflate.compress(p), rsv=4) for op, p in msgs)
+    errors = []
+
+    def writer():
+        try:
+            conn.sock.sendall(data)
+        except OSError as e:
+            errors.append(e)
+
+    t = threading.Thread(target=writer, daemon=True)
+    t.start()
+    time.sleep(wait)
+    total = sum(len(p) for _, p in msgs)
+    for i, (op, p) in enumerate(msgs):
+        expect_message(conn, op, p, timeout=big_timeout(total), what=f" #{i} of {len(msgs)}")
+    t.join(10)
+    if errors:
+        raise Fail(f"writing failed: {errors[0]}")
+    close_handshake(ctx, conn)
+
+
+@case("9.10.1", "100 x 256 KiB binary written before reading any echo")
+def _c(ctx):
+    _write_all_then_read(ctx, [(OP_BINARY, binary_payload(256 * 1024, i)) for i in range(100)])
+
+
+@case("9.10.2", "20000 x 100-byte text written before reading any echo")
+def _c(ctx):
+    _write_all_then_read(ctx, [(OP_TEXT, text_payload(100, i)) for i in range(20000)])
+
+
+@case("9.10.3", "100 x 256 KiB echo with --max-send-buffer 1 MiB: paused, not closed",
+      server="timers")
+def _c(ctx):
+    _write_all_then_read(ctx, [(OP_BINARY, binary_payload(256 * 1024, i)) for i in range(100)],
+                         server="timers")
+
+
+@case("9.10.4", "800 compressed 8 KiB text messages written before reading any echo",
+      server="dedicated")
+def _c(ctx):
+    from cases_deflate import compressible_text  # imported late to keep the case order
+    _write_all_then_read(ctx, [(OP_TEXT, compressible_text(8192, i)) for i in range(800)],
+                         server="dedicated", offer="permessage-deflate")
+
+
+@case("2.14", "1000 pings written at once: pongs in order, the last one included")
+def _c(ctx):
+    conn = ctx.connect()
+    conn.send(b"".join(build_frame(OP_PING, b"ping %d" % i) for i in range(1000)))
+    got = []
+    while True:
+        ev = next_event(conn, 1.0 if got else None)
+        if ev.kind == "timeout" and got:
+            break
+        if ev.kind != "pong":
+            raise Fail(f"expected pongs, got {ev.describe()} after {len(got)}")
+        got.append(int(ev.payload.split()[1]))
+        if got[-1] == 999:
+            break
+    if got != sorted(got) or got[-1] != 999:
+        raise Fail(f"pongs out of order or the last ping unanswered (got {len(got)} pongs)")
+    if len(got) < 1000:
+        ctx.nonstrict(f"answered {len(got)} of 1000 pings (only the latest must be answered)")
+    close_handshake(ctx, conn)

@@ -12,7 +12,7 @@ import zlib
 
 from harness import (DEDICATED_MAX, MAIN_MAX, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG, OP_TEXT, Fail,
                      big_timeout, case, close_handshake, expect_fail, expect_message, expect_pong,
-                     next_event)
+                     finish_close, next_event)
 from wsclient import (OP_CONT, RSV1, HandshakeError, build_frame, build_request, close_payload,
                       http_exchange, parse_extensions)
 
@@ -562,7 +562,6 @@ def _c(ctx):
         conn.send(build_frame(OP_CONT, data[cut:]))
         return expect_fail(ctx, conn, (1007,))
     if ev.kind == "close" and ev.code == 1007:
-        from harness import finish_close
         return finish_close(ctx, conn, ev)
     raise Fail(f"expected close 1007, got {ev.describe()}")
 
@@ -590,3 +589,12 @@ def _c(ctx):
     data = conn.deflate.compress(compressible_text(1000, 31))
     conn.send(build_frame(OP_TEXT, data[:10], fin=False, rsv=RSV1))
     close_handshake(ctx, conn, 1000)
+
+
+@case("deflate.inv.45", "offer with extra whitespace around ';' and '=' is accepted")
+def _c(ctx):
+    conn = ctx.connect(extensions="permessage-deflate ;  client_max_window_bits ; "
+                                  "server_max_window_bits = 12")
+    if conn.extension_params is None:
+        ctx.nonstrict("declined an offer with optional whitespace (RFC 7230 OWS)")
+    close_handshake(ctx, conn)

@@ -1,6 +1,6 @@
 """Case family 6: UTF-8 handling in text messages (RFC 6455 §5.6, §8.1; RFC 3629).
 
-The byte sequences follow Markus Kuhn's UTF-8 decoder stress test. Every sequence is sent
+The byte sequences follow the classic UTF-8 decoder stress test. Every sequence is sent
   6.G.N        as one text frame,
   6.G.N.f1     as text fragments of one byte each,
   6.G.N.sP     as two fragments split after byte P (for every P, sequences up to 12 bytes),
@@ -11,8 +11,8 @@ Valid sequences must come back unchanged; invalid ones must end in close 1007.
 """
 import time
 
-from harness import (OP_PING, OP_TEXT, Fail, case, close_handshake, expect_fail, expect_message,
-                     next_event)
+from harness import (OP_BINARY, OP_PING, OP_TEXT, Fail, case, close_handshake, expect_fail,
+                     expect_message, finish_close, next_event)
 from wsclient import OP_CONT, build_frame, utf8_fail_index
 
 KOSME = b"\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5"  # "κόσμε"
@@ -135,7 +135,6 @@ def fail_fast(ctx, msg, cut, final_parts=None):
     if ev.kind == "close":
         if ev.code != 1007:
             raise Fail(f"expected close 1007 for invalid UTF-8, got {ev.describe()}")
-        from harness import finish_close
         return finish_close(ctx, conn, ev)
     if ev.kind == "eof":
         ctx.nonstrict("server dropped TCP without a close 1007 frame (RFC 6455 §7.1.7 SHOULD)")
@@ -238,7 +237,6 @@ def fail_fast_fragments(ctx, conn, invalid_fragments, final):
         conn.send(build_frame(OP_CONT, final))
         return expect_fail(ctx, conn, (1007,))
     if ev.kind == "close" and ev.code == 1007:
-        from harness import finish_close
         return finish_close(ctx, conn, ev)
     if ev.kind == "eof":
         ctx.nonstrict("server dropped TCP without a close 1007 frame")
@@ -262,7 +260,6 @@ def _chopped_frame_fail_fast(ctx, chops):
         conn.send(frame[header + len(chops[0]) + len(chops[1]):])
         return expect_fail(ctx, conn, (1007,))
     if ev.kind == "close" and ev.code == 1007:
-        from harness import finish_close
         return finish_close(ctx, conn, ev)
     if ev.kind == "eof":
         ctx.nonstrict("server dropped TCP without a close 1007 frame")
@@ -289,7 +286,6 @@ def _c(ctx):
                   + build_frame(OP_CONT, b"end"))
         return expect_fail(ctx, conn, (1007,))
     if ev.kind == "close" and ev.code == 1007:
-        from harness import finish_close
         return finish_close(ctx, conn, ev)
     if ev.kind == "eof":
         ctx.nonstrict("server dropped TCP without a close 1007 frame")
@@ -313,7 +309,6 @@ def _c(ctx):
 
 @case("6.4.8", "binary message with invalid UTF-8 is fine")
 def _c(ctx):
-    from harness import OP_BINARY
     conn = ctx.connect()
     conn.send(build_frame(OP_BINARY, b"\xff\xfe\xc0\xaf\xed\xa0\x80"))
     expect_message(conn, OP_BINARY, b"\xff\xfe\xc0\xaf\xed\xa0\x80")

@@ -17,7 +17,9 @@ with -v and counted on stderr.
 """
 import argparse
 import os
+import shutil
 import socket
+import subprocess
 import sys
 import tempfile
 import threading
@@ -30,7 +32,6 @@ sys.path.insert(0, os.path.join(HERE, "..", "support"))
 
 from switchboard_proc import Switchboard  # noqa: E402
 
-import harness  # noqa: E402
 import cases_core  # noqa: E402,F401  (registers cases)
 import cases_utf8  # noqa: E402,F401
 import cases_deflate  # noqa: E402,F401
@@ -77,11 +78,14 @@ class Runner:
         self.servers[key] = srv
         return srv
 
-    def server(self, key):
+    def server_or_none(self, key):
         with self.lock:
-            srv = self.servers.get(key)
             if key not in self.servers:
-                srv = self.start(key)
+                self.start(key)
+            return self.servers[key]
+
+    def server(self, key):
+        srv = self.server_or_none(key)
         if srv is None:
             raise Fail(self.start_errors.get(key, f"server {key} unavailable"))
         return srv
@@ -90,8 +94,18 @@ class Runner:
         """If the server died, say how, restart it, and return a note for the failing case."""
         with self.lock:
             srv = self.servers.get(key)
-            if srv is None or srv.proc.poll() is None:
+            if srv is None:
                 return None
+            if srv.proc.poll() is None:
+                try:
+                    socket.create_connection((srv.host, srv.port), timeout=1.0).close()
+                    return None  # still accepting connections
+                except OSError:
+                    pass
+                try:  # not accepting: it may be exiting right now
+                    srv.proc.wait(2.0)
+                except subprocess.TimeoutExpired:
+                    return f"[server '{key}' no longer accepts connections; log: {self.logs[key]}]"
             code = srv.proc.returncode
             self.start(key)
         return (f"[server '{key}' exited with status {code} during this case and was restarted; "
@@ -184,9 +198,8 @@ def main(argv=None):
     logdir = tempfile.mkdtemp(prefix="switchboard-conformance-")
     runner = Runner(binary, logdir)
     t_start = time.monotonic()
-    for key in dict.fromkeys(c.server for c in selected):
-        with runner.lock:
-            runner.start(key)
+    for key in dict.fromkeys(c.server for c in selected):  # start each needed server once
+        runner.server_or_none(key)
 
     results = {}
     slow = [c for c in selected if c.name in cases_http.SLOW]
@@ -228,8 +241,13 @@ def main(argv=None):
             failed += 1
             print(f"FAIL {name}: {error}", flush=True)
     elapsed = time.monotonic() - t_start
-    print(f"({elapsed:.1f} s; {nonstrict} passed non-strictly{'' if args.verbose else ', see -v'}; "
-          f"server logs in {logdir})", file=sys.stderr)
+    if failed:
+        where = f"; server logs in {logdir}"
+    else:
+        shutil.rmtree(logdir, ignore_errors=True)
+        where = ""
+    print(f"({elapsed:.1f} s; {nonstrict} passed non-strictly{'' if args.verbose else ', see -v'}"
+          f"{where})", file=sys.stderr)
     print(f"{passed} passed, {failed} failed", flush=True)
     return 0 if failed == 0 else 1
 
