@@ -22,6 +22,16 @@ std::string ssl_error() {
 TlsContext::TlsContext(const std::string& cert_file, const std::string& key_file) {
     ctx_ = SSL_CTX_new(TLS_server_method());
     if (!ctx_) throw std::runtime_error("TLS: " + ssl_error());
+    try {
+        configure(cert_file, key_file);
+    } catch (...) {
+        SSL_CTX_free(ctx_); // a throwing constructor runs no destructor
+        ctx_ = nullptr;
+        throw;
+    }
+}
+
+void TlsContext::configure(const std::string& cert_file, const std::string& key_file) {
     SSL_CTX_set_min_proto_version(ctx_, TLS1_2_VERSION);
     SSL_CTX_set_mode(ctx_, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_RELEASE_BUFFERS);
     if (SSL_CTX_use_certificate_chain_file(ctx_, cert_file.c_str()) != 1)

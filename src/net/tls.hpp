@@ -26,6 +26,7 @@ class TlsContext {
     SSL_CTX* native() const noexcept { return ctx_; }
 
   private:
+    void configure(const std::string& cert_file, const std::string& key_file);
     SSL_CTX* ctx_ = nullptr;
 };
 
