@@ -1,0 +1,56 @@
+#pragma once
+// Per-connection state: what one client connection needs between event-loop turns.
+#include "out_buf.hpp"
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace wsload {
+
+/// Streaming frame parser state: frames are consumed as bytes arrive; payloads are never copied
+/// except the first bytes of a data message (the embedded fields) and control payloads.
+struct RxState {
+    std::array<uint8_t, 10> hdr{};
+    uint8_t hdr_have = 0;
+    bool in_payload = false;
+    bool in_message = false; // inside a fragmented data message
+    bool frame_fin = false;
+    uint8_t frame_opcode = 0;
+    uint8_t msg_opcode = 0;
+    uint8_t field_have = 0;
+    uint8_t ctl_len = 0;
+    uint64_t payload_left = 0;
+    uint64_t msg_len = 0;
+    std::array<uint8_t, 32> field{};
+    std::array<uint8_t, 125> ctl{};
+};
+
+enum class ConnState : uint8_t { NotStarted, Connecting, Handshaking, Open, Closing, Closed };
+enum class Role : uint8_t { Echo, Sender, Receiver, Idle };
+
+/// One client connection; owned by its Worker, which keeps it at a fixed index for its life
+/// (the index is the epoll user data).
+struct Conn {
+    int fd = -1;
+    ConnState state = ConnState::NotStarted;
+    Role role = Role::Idle;
+    bool dirty = false;
+    bool read_pending = false;
+    bool close_received = false;
+    bool hup = false; // RDHUP/HUP seen: read on to EOF, no further edge will come
+    std::array<uint8_t, 4> mask{};
+    uint64_t mask64 = 0;
+    const uint8_t* frame_tmpl = nullptr; // header + masked payload, frame_len bytes
+    uint64_t send_seq = 0;
+    uint64_t recv_seq = 0;
+    uint64_t stamped_seq = 0;   // echo: ring slots below this carry a send time
+    std::vector<uint64_t> ring; // echo: send time per in-flight message (echo is ordered)
+    OutBuf out;
+    RxState rx;
+    std::string handshake; // response bytes until the 101 is complete; freed once open
+    std::string accept;    // expected Sec-WebSocket-Accept
+};
+
+} // namespace wsload

@@ -1,0 +1,207 @@
+#include "options.hpp"
+
+#include "limits.hpp"
+
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <stdexcept>
+#include <string_view>
+
+namespace wsload {
+namespace {
+
+double parse_double(std::string_view name, const std::string& v, double lo, double hi) {
+    char* end = nullptr;
+    errno = 0;
+    const double d = std::strtod(v.c_str(), &end);
+    if (v.empty() || *end != '\0' || errno != 0 || !(d >= lo && d <= hi))
+        throw std::invalid_argument(std::string(name) + ": expected a number in [" +
+                                    std::to_string(lo) + ", " + std::to_string(hi) + "], got '" +
+                                    v + "'");
+    return d;
+}
+
+uint64_t parse_uint(std::string_view name, const std::string& v, uint64_t lo, uint64_t hi) {
+    char* end = nullptr;
+    errno = 0;
+    const unsigned long long u = std::strtoull(v.c_str(), &end, 10);
+    if (v.empty() || v[0] == '-' || *end != '\0' || errno != 0 || u < lo || u > hi)
+        throw std::invalid_argument(std::string(name) + ": expected an integer in [" +
+                                    std::to_string(lo) + ", " + std::to_string(hi) + "], got '" +
+                                    v + "'");
+    return u;
+}
+
+} // namespace
+
+const char* mode_name(Mode m) {
+    switch (m) {
+    case Mode::Echo:
+        return "echo";
+    case Mode::Broadcast:
+        return "broadcast";
+    case Mode::Idle:
+        return "idle";
+    }
+    return "?";
+}
+
+void print_usage(FILE* f) {
+    std::fputs(
+        "usage: wsload MODE --port N [options]\n"
+        "\n"
+        "modes:\n"
+        "  echo       N connections to /echo, each keeps --pipeline messages in flight;\n"
+        "             reports msgs/s, MB/s and round-trip latency\n"
+        "  broadcast  N receivers + 1 sender on /broadcast; the sender's own receipts bound its\n"
+        "             in-flight window; reports deliveries/s and sender-to-receiver latency\n"
+        "  idle       N connections to /echo held for --duration seconds; reports the server's\n"
+        "             memory per connection (needs --server-pid)\n"
+        "\n"
+        "options:\n"
+        "  --host ADDR          IPv4 loopback address (default 127.0.0.1)\n"
+        "  --port N             server port (required)\n"
+        "  --path P             request path (default /echo, or /broadcast)\n"
+        "  --connections N      echo: connections (16); broadcast: receivers (100);\n"
+        "                       idle: connections (1000); at most 19500 in all\n"
+        "  --size S             payload bytes per message (64; broadcast needs >= 16, 32 with\n"
+        "                       --text)\n"
+        "  --pipeline P         echo: messages in flight per connection (1)\n"
+        "  --duration D         measured seconds; idle: hold time, alias --hold (5)\n"
+        "  --warmup W           seconds of load before measuring (1)\n"
+        "  --text | --binary    message opcode (binary)\n"
+        "  --rate M             broadcast: sender messages/s, 0 = only window-bound (0)\n"
+        "  --window W           broadcast: sender messages in flight (32)\n"
+        "  --threads T          worker threads, each with its own epoll (1)\n"
+        "  --server-pid PID     sample the server's CPU (/proc/PID/stat) and RSS\n"
+        "  --connect-timeout S  give up on connections not open after S seconds (30)\n"
+        "  --sources K          spread connections over source addresses 127.0.0.1..K (1);\n"
+        "                       each address has its own ephemeral ports, which makes\n"
+        "                       opening many thousands of connections much faster\n"
+        "  --json               print one JSON line instead of the summary\n"
+        "\n"
+        "examples:\n"
+        "  wsload echo --port 8080 --connections 64 --pipeline 16 --duration 10 --server-pid PID\n"
+        "  wsload broadcast --port 8080 --connections 1000 --rate 1000 --json\n"
+        "  wsload idle --port 8080 --connections 19000 --threads 2 --sources 4 --server-pid PID\n"
+        "\n"
+        "exit status: 0 ok, 1 validation errors or lost connections, 2 aborted (protocol error,\n"
+        "failed handshake), 64 bad usage\n",
+        f);
+}
+
+Config parse_args(int argc, char** argv) {
+    Config cfg;
+    if (argc < 2) throw std::invalid_argument("missing MODE (echo, broadcast or idle)");
+    const std::string_view mode = argv[1];
+    if (mode == "echo")
+        cfg.mode = Mode::Echo;
+    else if (mode == "broadcast")
+        cfg.mode = Mode::Broadcast;
+    else if (mode == "idle")
+        cfg.mode = Mode::Idle;
+    else
+        throw std::invalid_argument("unknown mode '" + std::string(mode) + "'");
+
+    bool have_connections = false;
+    bool have_size = false;
+    for (int i = 2; i < argc; ++i) {
+        std::string arg = argv[i];
+        std::string value;
+        bool have_value = false;
+        if (const auto eq = arg.find('='); arg.rfind("--", 0) == 0 && eq != std::string::npos) {
+            value = arg.substr(eq + 1);
+            arg.resize(eq);
+            have_value = true;
+        }
+        auto next = [&]() -> const std::string& {
+            if (!have_value) {
+                if (i + 1 >= argc) throw std::invalid_argument(arg + ": missing value");
+                value = argv[++i];
+                have_value = true;
+            }
+            return value;
+        };
+        if (arg == "--host")
+            cfg.host = next();
+        else if (arg == "--port")
+            cfg.port = static_cast<uint16_t>(parse_uint(arg, next(), 1, 65535));
+        else if (arg == "--path")
+            cfg.path = next();
+        else if (arg == "--connections" || arg == "--receivers") {
+            cfg.connections = static_cast<uint32_t>(parse_uint(arg, next(), 1, kMaxConnections));
+            have_connections = true;
+        } else if (arg == "--size") {
+            cfg.size = parse_uint(arg, next(), 0, kMaxMessageSize);
+            have_size = true;
+        } else if (arg == "--pipeline")
+            cfg.pipeline = static_cast<uint32_t>(parse_uint(arg, next(), 1, 1u << 16));
+        else if (arg == "--duration" || arg == "--hold")
+            cfg.duration = parse_double(arg, next(), 0.01, 3600);
+        else if (arg == "--warmup")
+            cfg.warmup = parse_double(arg, next(), 0, 600);
+        else if (arg == "--text")
+            cfg.text = true;
+        else if (arg == "--binary")
+            cfg.text = false;
+        else if (arg == "--server-pid")
+            cfg.server_pid = static_cast<int>(parse_uint(arg, next(), 1, 1u << 30));
+        else if (arg == "--json")
+            cfg.json = true;
+        else if (arg == "--threads")
+            cfg.threads = static_cast<uint32_t>(parse_uint(arg, next(), 1, 64));
+        else if (arg == "--rate")
+            cfg.rate = parse_double(arg, next(), 0, 1e9);
+        else if (arg == "--window")
+            cfg.window = static_cast<uint32_t>(parse_uint(arg, next(), 1, 1u << 20));
+        else if (arg == "--connect-timeout")
+            cfg.connect_timeout = parse_double(arg, next(), 0.1, 600);
+        else if (arg == "--sources")
+            cfg.sources = static_cast<uint32_t>(parse_uint(arg, next(), 1, 250));
+        else if (arg == "--deflate")
+            throw std::invalid_argument("--deflate: permessage-deflate is not implemented");
+        else
+            throw std::invalid_argument("unknown option '" + arg + "'");
+    }
+
+    if (cfg.port == 0) throw std::invalid_argument("--port is required");
+    if (cfg.path.empty()) cfg.path = cfg.mode == Mode::Broadcast ? "/broadcast" : "/echo";
+    if (cfg.path[0] != '/' || cfg.path.size() > 512 ||
+        cfg.path.find_first_of(" \r\n\"\\") != std::string::npos)
+        throw std::invalid_argument("--path must start with '/', contain no spaces, quotes or "
+                                    "backslashes and be at most 512 bytes");
+    if (!have_connections)
+        cfg.connections = cfg.mode == Mode::Echo ? 16 : cfg.mode == Mode::Broadcast ? 100 : 1000;
+    const uint32_t total = cfg.connections + (cfg.mode == Mode::Broadcast ? 1 : 0);
+    if (total > kMaxConnections)
+        throw std::invalid_argument("at most " + std::to_string(kMaxConnections) +
+                                    " connections in all (the fd limit is 20000)");
+    const uint64_t field_width = cfg.text ? 16 : 8;
+    if (cfg.mode == Mode::Broadcast) {
+        if (!have_size) cfg.size = std::max<uint64_t>(cfg.size, 2 * field_width);
+        if (cfg.size < 2 * field_width)
+            throw std::invalid_argument(
+                "broadcast: --size must be >= " + std::to_string(2 * field_width) +
+                " (timestamp and sequence are embedded)");
+    }
+    if (cfg.mode == Mode::Echo) {
+        const uint64_t frame = cfg.size + 14;
+        if (frame * cfg.pipeline * cfg.connections > kMaxOutBytesTotal)
+            throw std::invalid_argument("connections * pipeline * size exceeds 4 GiB");
+    }
+
+    if (cfg.host == "localhost") cfg.host = "127.0.0.1";
+    cfg.addr.sin_family = AF_INET;
+    cfg.addr.sin_port = htons(cfg.port);
+    if (inet_pton(AF_INET, cfg.host.c_str(), &cfg.addr.sin_addr) != 1)
+        throw std::invalid_argument("--host must be an IPv4 address, got '" + cfg.host + "'");
+    // Load is only ever aimed at this machine (policy, not just a default).
+    if ((ntohl(cfg.addr.sin_addr.s_addr) >> 24) != 127)
+        throw std::invalid_argument("--host must be a loopback address (127.0.0.0/8)");
+    return cfg;
+}
+
+} // namespace wsload

@@ -1,0 +1,43 @@
+#pragma once
+// Per-worker counters and their merge.
+#include "histogram.hpp"
+
+#include <cstdint>
+
+namespace wsload {
+
+// Counters are per worker and plain (one writer); the main thread reads them after join().
+// "Window" counters only count while the phase is Measure.
+struct Stats {
+    uint64_t msgs_rx = 0;       // window: echoes (echo) or deliveries to receivers (broadcast)
+    uint64_t payload_rx = 0;    // window
+    uint64_t msgs_tx = 0;       // window
+    uint64_t wire_rx = 0;       // window: bytes read from sockets
+    uint64_t wire_tx = 0;       // window: bytes written to sockets
+    uint64_t self_rx = 0;       // window: broadcast sender's receipts of its own messages
+    uint64_t mismatches = 0;    // wrong opcode or length
+    uint64_t seq_errors = 0;    // echo order or content broken
+    uint64_t gaps = 0;          // broadcast: messages a receiver never got
+    uint64_t duplicates = 0;    // broadcast: sequence went backwards
+    uint64_t unexpected = 0;    // data messages nobody asked for
+    uint64_t server_closes = 0; // close frames the server sent before we asked
+    uint64_t dropped = 0;       // TCP EOF or reset while open
+    uint64_t eof_without_close = 0;
+    uint64_t close_timeouts = 0;
+    uint64_t connect_failed = 0;
+    uint64_t handshake_failed = 0;
+    uint64_t pings = 0;
+    uint64_t out_growths = 0;
+    uint16_t last_close_code = 0;
+    Histogram lat;
+    Histogram self_lat;
+
+    // Adds another worker's counters. The last close code is informative only, so any
+    // worker's non-zero code will do.
+    void merge(const Stats& s);
+    // What counts as an error for the exit status (1) and the report's error total. Close
+    // timeouts, EOF without a close frame, pings and buffer growths are only notes.
+    uint64_t errors() const;
+};
+
+} // namespace wsload
