@@ -43,6 +43,7 @@ std::vector<Option> options(Config& c) {
         {"header-timeout", "SECONDS", "a request head must arrive within this (408 beyond)", &c.header_timeout},
         {"max-message-size", "BYTES", "largest WebSocket message, after inflation (close 1009 beyond)", &c.max_message_size},
         {"max-send-buffer", "BYTES", "per-connection output backlog; a slow consumer beyond it is closed with 1013", &c.max_send_buffer},
+        {"write-delay", "MICROSECONDS", "while a loop is busy with fan-out, hold pushed messages up to this long to write several at once (fewer system calls; a quiet loop writes at once); 0 = never hold", &c.write_delay_us, "write_delay_us"},
         {"ping-interval", "SECONDS", "ping a WebSocket peer that has been quiet this long; 0 = never", &c.ping_interval},
         {"idle-timeout", "SECONDS", "close a WebSocket peer silent this long (close 1001); 0 = never", &c.idle_timeout},
         {"close-timeout", "SECONDS", "wait this long for the peer's side of the close handshake", &c.close_timeout},
@@ -180,6 +181,7 @@ void validate(const Config& c) {
         throw std::invalid_argument("log-level must be debug, info, warn or error");
     if (c.log_format != "text" && c.log_format != "json") throw std::invalid_argument("log-format must be text or json");
     if (c.loops > 1024) throw std::invalid_argument("loops must be at most 1024");
+    if (c.write_delay_us > 1000000) throw std::invalid_argument("write-delay must be at most 1000000 microseconds");
 }
 
 } // namespace

@@ -31,6 +31,7 @@ struct Config {
     // WebSocket
     std::uint64_t max_message_size = 16 * 1024 * 1024;
     std::uint64_t max_send_buffer = 4 * 1024 * 1024;
+    std::uint64_t write_delay_us = 1000; // fan-out coalescing delay while a loop is busy
     std::uint64_t ping_interval = 30;
     std::uint64_t idle_timeout = 120;
     std::uint64_t close_timeout = 5;

@@ -107,6 +107,7 @@ void Server::start() {
     for (auto& l : loops_) {
         LoopContext* c = l.get();
         c->listener->start();
+        c->loop.set_write_delay(std::chrono::microseconds(cfg_.write_delay_us));
         c->loop.add_timer(std::chrono::milliseconds(1000), [this, c] { tick(*c); });
         // Loop 0 runs on the calling thread (run()): with one loop the process then has one
         // thread, and the kernel's fd lookup on every socket call skips its atomic refcount.

@@ -90,10 +90,13 @@ void Loop::detach_and_destroy(Stream* s) {
     // Nothing may reach the stream after this turn's reap().
     std::erase(read_again_, s);
     std::erase(dirty_, s);
+    for (std::size_t j = delayed_head_; j < delayed_.size(); ++j)
+        if (delayed_[j].stream == s) delayed_[j].stream = nullptr;
     graveyard_.push_back(s);
 }
 
 void Loop::mark_dirty(Stream* s) { dirty_.push_back(s); }
+void Loop::mark_delayed(Stream* s) { delayed_.push_back(Delayed{s, now_}); }
 void Loop::want_read_again(Stream* s) { read_again_.push_back(s); }
 
 void Loop::drain_posts() {
@@ -116,11 +119,28 @@ void Loop::run_timers() {
 }
 
 void Loop::flush_dirty() {
+    std::size_t flushed = 0;
     // Flushing can mark streams dirty again (a close frame after a failed write), so loop.
     while (!dirty_.empty()) {
         dirty_running_.swap(dirty_);
         for (Stream* s : dirty_running_) s->flush();
+        flushed += dirty_running_.size();
         dirty_running_.clear();
+    }
+    while (delayed_head_ < delayed_.size() && delayed_[delayed_head_].since + write_delay_ <= now_) {
+        Stream* s = delayed_[delayed_head_++].stream;
+        if (s) {
+            s->in_delayed_ = false;
+            s->flush();
+            ++flushed;
+        }
+    }
+    // Stay in the coalescing mode while delayed writes are pending, so a busy loop does not
+    // flip back to per-turn writes between two delayed flushes.
+    fanout_busy_ = flushed >= kBusyFanout || (fanout_busy_ && delayed_head_ < delayed_.size());
+    if (delayed_head_ == delayed_.size()) {
+        delayed_.clear();
+        delayed_head_ = 0;
     }
 }
 
@@ -143,9 +163,14 @@ void Loop::run() {
         }
         int timeout = 1000;
         if (!read_again_.empty()) timeout = 0;
-        else if (!timers_.empty()) {
-            auto d = std::chrono::duration_cast<std::chrono::milliseconds>(timers_.begin()->first - Clock::now()).count() + 1;
-            timeout = d < 0 ? 0 : static_cast<int>(d < 1000 ? d : 1000);
+        else {
+            auto next = Clock::time_point::max();
+            if (!timers_.empty()) next = timers_.begin()->first;
+            if (delayed_head_ < delayed_.size()) next = std::min(next, delayed_[delayed_head_].since + write_delay_);
+            if (next != Clock::time_point::max()) {
+                auto d = std::chrono::duration_cast<std::chrono::milliseconds>(next - Clock::now()).count() + 1;
+                timeout = d < 0 ? 0 : static_cast<int>(d < 1000 ? d : 1000);
+            }
         }
         int n = epoll_wait(epfd_, events, kMaxEvents, timeout);
         now_ = Clock::now();

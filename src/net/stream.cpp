@@ -59,6 +59,11 @@ void Stream::send_shared(LocalBlock* block) {
         cork.clear();
     }
     queue().push_shared(block);
+    if (loop_.delay_fanout() && loop_.corked() != this) {
+        // Pushed to a subscriber: may wait for the messages that follow (see Loop).
+        if (!in_dirty_ && !in_delayed_) { in_delayed_ = true; loop_.mark_delayed(this); }
+        return;
+    }
     if (!in_dirty_) { in_dirty_ = true; loop_.mark_dirty(this); }
 }
 

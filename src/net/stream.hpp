@@ -79,6 +79,7 @@ class Stream : public IoHandler {
     std::unique_ptr<SendQueue> queue_;
     std::uint32_t registry_index_ = 0;
     bool in_dirty_ = false;
+    bool in_delayed_ = false;
     bool want_write_ = false; // the socket said EAGAIN; wait for EPOLLOUT
     bool paused_ = false;
     bool ending_ = false;
