@@ -1,6 +1,7 @@
 #include "app/server.hpp"
 
 #include "app/session.hpp"
+#include "base/for_each_self_removing.hpp"
 #include "base/log.hpp"
 
 #include <pthread.h>
@@ -33,12 +34,8 @@ void LoopContext::deliver_broadcast(const ws::FramedMessage& m) {
     fanout_plain_block = plain.get();
     fanout_deflated = m.deflated ? m.deflated.data() : nullptr;
     fanout_deflated_block = deflated.get();
-    // Index loop: a delivery may close a slow consumer, which removes it from the vector.
-    for (std::size_t i = 0; i < broadcast.size(); ++i) {
-        Session* s = broadcast[i];
-        s->deliver(m);
-        if (i < broadcast.size() && broadcast[i] != s) --i; // swapped in from the back
-    }
+    // A delivery may close a slow consumer, which removes it from the list.
+    for_each_self_removing(broadcast, [&m](Session* s) { s->deliver(m); });
     fanout_plain = fanout_deflated = nullptr;
     fanout_plain_block = fanout_deflated_block = nullptr;
 }
@@ -134,13 +131,7 @@ void Server::on_accept(LoopContext& ctx, int fd) {
 
 void Server::tick(LoopContext& ctx) {
     auto now = ctx.loop.now();
-    // Ticking may close streams (swap-removal from the registry), so walk it by index.
-    auto& streams = ctx.loop.streams();
-    for (std::size_t i = 0; i < streams.size(); ++i) {
-        net::Stream* s = streams[i];
-        s->on_tick(now);
-        if (i < streams.size() && streams[i] != s) --i;
-    }
+    for_each_self_removing(ctx.loop.streams(), [now](net::Stream* s) { s->on_tick(now); });
     ctx.loop.add_timer(std::chrono::milliseconds(1000), [this, &ctx] { tick(ctx); });
 }
 
@@ -211,12 +202,7 @@ void Server::begin_shutdown() {
         LoopContext* c = l.get();
         c->loop.post([c, deadline] {
             c->listener->stop();
-            auto& streams = c->loop.streams();
-            for (std::size_t i = 0; i < streams.size(); ++i) {
-                net::Stream* s = streams[i];
-                static_cast<Session*>(s)->shut_down();
-                if (i < streams.size() && streams[i] != s) --i;
-            }
+            for_each_self_removing(c->loop.streams(), [](net::Stream* s) { static_cast<Session*>(s)->shut_down(); });
             // The loop ends once its connections are gone or the deadline passed.
             auto check = std::make_shared<std::function<void()>>();
             *check = [c, deadline, check] {
