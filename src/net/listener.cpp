@@ -105,8 +105,16 @@ void Listener::on_io(std::uint32_t) {
         int fd = ::accept4(fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
             if (errno == EINTR || errno == ECONNABORTED) continue;
-            // EMFILE/ENFILE: out of descriptors. Stop for this turn; the edge comes back with
-            // the next connection attempt.
+            if ((errno == EMFILE || errno == ENFILE) && !retry_pending_) {
+                // Out of descriptors. The waiting connections raise no new edge, so look again
+                // shortly (closing connections free descriptors) instead of stalling until the
+                // next connection attempt.
+                retry_pending_ = true;
+                loop_.add_timer(std::chrono::milliseconds(100), [this] {
+                    retry_pending_ = false;
+                    on_io(EPOLLIN);
+                });
+            }
             break;
         }
         int one = 1;

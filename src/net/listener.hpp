@@ -36,6 +36,7 @@ class Listener final : public IoHandler {
     Loop& loop_;
     int fd_ = -1;
     unsigned short port_ = 0;
+    bool retry_pending_ = false;
     AcceptFn on_accept_;
 };
 

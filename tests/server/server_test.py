@@ -272,11 +272,49 @@ def test_busy_broadcast(binary):
             s.close()
 
 
+def test_descriptor_exhaustion(binary):
+    """With its descriptors used up the server keeps running; once connections close, the ones
+    that waited in the backlog are accepted without needing a new connection attempt."""
+    import resource
+
+    def limit():
+        resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
+
+    p = subprocess.Popen([binary, "serve", "--listen", "127.0.0.1:0", "--loops", "1"], stdout=subprocess.PIPE,
+                         stderr=subprocess.DEVNULL, text=True, preexec_fn=limit)
+    try:
+        port = int(p.stdout.readline().strip().rsplit(":", 1)[1])
+        held = []
+        for _ in range(80):  # more than the server can hold
+            held.append(socket.create_connection(("127.0.0.1", port), timeout=5))
+        time.sleep(0.3)
+        for s in held[:40]:
+            s.close()
+        # The last connections were waiting in the backlog; each must now get an answer.
+        ok = 0
+        for s in held[60:]:
+            s.settimeout(5)
+            s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            try:
+                if s.recv(100).startswith(b"HTTP/1.1 200"):
+                    ok += 1
+            except OSError:
+                pass
+        check("backlogged connections served after descriptors free up", ok == 20, ok)
+        for s in held[40:]:
+            s.close()
+        check("server alive after running out of descriptors", p.poll() is None)
+    finally:
+        p.terminate()
+        p.wait(timeout=10)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--switchboard", required=True)
     a = ap.parse_args()
-    for t in (test_routes, test_help_and_config, test_loops_follow_affinity, test_graceful_shutdown, test_busy_broadcast):
+    for t in (test_routes, test_help_and_config, test_loops_follow_affinity, test_graceful_shutdown, test_busy_broadcast,
+              test_descriptor_exhaustion):
         try:
             t(a.switchboard)
         except Exception as e:  # a crash in one group is a failure, not a silent skip
