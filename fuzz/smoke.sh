@@ -14,7 +14,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root" || exit 1
 seconds="${FUZZ_SECONDS:-30}"
 jobs="${FUZZ_JOBS:-2}"
-targets="${FUZZ_TARGETS:-http_request_fuzz ws_parser_fuzz ws_inflate_fuzz ws_handshake_fuzz}"
+targets="${FUZZ_TARGETS:-http_request_fuzz http_chunked_fuzz ws_parser_fuzz ws_inflate_fuzz ws_handshake_fuzz}"
 build="$root/build/fuzz"
 
 echo "== configuring and building the fuzz preset"

@@ -62,48 +62,110 @@ void Session::on_data(std::span<std::uint8_t> bytes) {
         return;
     }
     if (close_after_response_) return; // a rejected request: ignore what follows
-    auto& in = std::get<ByteBuffer>(phase_);
-    if (in.empty()) {
+    auto& http = std::get<HttpPhase>(phase_);
+    if (http.in.empty()) {
         std::size_t n = handle_http(bytes);
-        if (n < bytes.size() && !closed() && !close_after_response_ && !ws()) std::get<ByteBuffer>(phase_).append(bytes.subspan(n));
+        if (n < bytes.size() && !closed() && !close_after_response_ && !ws())
+            std::get<HttpPhase>(phase_).in.append(bytes.subspan(n));
         return;
     }
     // Take the partial request out of the session: an upgrade replaces the HTTP state while
     // the bytes are still being read.
-    ByteBuffer pending = std::move(in);
+    ByteBuffer pending = std::move(http.in);
     pending.append(bytes);
     std::size_t n = handle_http(pending.span());
     if (n < pending.size() && !closed() && !close_after_response_ && !ws()) {
         pending.consume(n);
-        std::get<ByteBuffer>(phase_) = std::move(pending);
+        std::get<HttpPhase>(phase_).in = std::move(pending);
     }
 }
 
 std::size_t Session::handle_http(std::span<std::uint8_t> in) {
     std::size_t consumed = 0;
     const http::Limits& limits = ctx_.server.http_limits();
+    auto& st = std::get<HttpPhase>(phase_);
     while (consumed < in.size() && !closed() && !ws() && !close_after_response_) {
+        std::span<std::uint8_t> req_bytes = in.subspan(consumed);
+        std::string_view rest(reinterpret_cast<const char*>(req_bytes.data()), req_bytes.size());
         http::RequestHead req; // views into `in`
-        std::string_view rest(reinterpret_cast<const char*>(in.data() + consumed), in.size() - consumed);
-        auto r = http::parse_request_head(rest, limits, req);
-        if (r.kind == http::ParseResult::Kind::Incomplete) break;
-        if (r.kind == http::ParseResult::Kind::Error) {
+        if (st.head_len == 0) {
+            // Parse only once the blank line has arrived (or the head is over its limit): a head
+            // dribbled in byte by byte is then searched once, not re-parsed per byte.
+            std::size_t from = st.scanned > 3 ? st.scanned - 3 : 0;
+            if (rest.find("\r\n\r\n", from) == std::string_view::npos && rest.size() <= limits.max_head_size &&
+                rest.size() <= limits.max_request_line) {
+                st.scanned = static_cast<std::uint32_t>(rest.size());
+                break;
+            }
+            auto r = http::parse_request_head(rest, limits, req);
+            if (r.kind == http::ParseResult::Kind::Incomplete) {
+                st.scanned = static_cast<std::uint32_t>(rest.size());
+                break;
+            }
+            if (r.kind == http::ParseResult::Kind::Error) {
+                close_after_response_ = true;
+                respond(r.status, std::string(r.reason) + "\n", nullptr);
+                return in.size();
+            }
+            if (!req.chunked) {
+                const std::size_t total = r.consumed + req.content_length;
+                if (rest.size() < total) { // wait for the body
+                    maybe_continue(req);
+                    break;
+                }
+                consumed += total;
+                st.scanned = 0;
+                st.continued = false;
+                ctx_.stats.http_requests.add();
+                handle_request(req, req_bytes.subspan(r.consumed, static_cast<std::size_t>(req.content_length)));
+                if (auto* conn = ws()) {
+                    // Bytes after the upgrade request are already WebSocket frames.
+                    if (consumed < in.size()) conn->on_bytes(in.subspan(consumed), loop().now());
+                    return in.size();
+                }
+                continue;
+            }
+            st.head_len = static_cast<std::uint32_t>(r.consumed);
+            st.decoded = st.encoded = 0;
+            st.chunked = http::ChunkedDecoder{};
+            maybe_continue(req);
+        }
+        // A chunked body, decoded in place right after the head.
+        std::uint8_t* body = req_bytes.data() + st.head_len;
+        std::size_t written = st.decoded;
+        auto step = st.chunked.feed(body + st.encoded, req_bytes.size() - st.head_len - st.encoded, body, written,
+                                    limits.max_body_size);
+        st.encoded += static_cast<std::uint32_t>(step.consumed);
+        st.decoded = static_cast<std::uint32_t>(written);
+        if (step.status == http::ChunkedDecoder::Status::NeedMore) break;
+        if (step.status == http::ChunkedDecoder::Status::Error) {
             close_after_response_ = true;
-            respond(r.status, std::string(r.reason) + "\n", nullptr);
+            respond(step.http_status, std::string(step.reason) + "\n", nullptr);
             return in.size();
         }
-        const std::size_t total = r.consumed + req.content_length;
-        if (rest.size() < total) break; // wait for the body
-        consumed += total;
+        // The head's bytes are untouched: parse it again for views into them.
+        http::ParseResult again = http::parse_request_head(rest.substr(0, st.head_len), limits, req);
+        (void)again; // it parsed before
+        consumed += st.head_len + st.encoded;
+        std::span<const std::uint8_t> decoded(body, st.decoded);
+        st.head_len = st.decoded = st.encoded = st.scanned = 0;
+        st.continued = false;
         ctx_.stats.http_requests.add();
-        handle_request(req, in.subspan(consumed), consumed);
-        if (auto* conn = ws()) {
-            // Bytes after the upgrade request are already WebSocket frames.
-            if (consumed < in.size()) conn->on_bytes(in.subspan(consumed), loop().now());
-            return in.size();
-        }
+        handle_request(req, decoded);
+        if (ws()) return in.size(); // an upgrade request carries no body
     }
     return consumed;
+}
+
+void Session::maybe_continue(const http::RequestHead& req) {
+    // RFC 9110 §10.1.1: a client that sent "Expect: 100-continue" may wait for this before
+    // sending the body (curl waits a second).
+    auto& st = std::get<HttpPhase>(phase_);
+    auto expect = req.header("expect");
+    if (st.continued || !expect || !http::iequals(*expect, "100-continue")) return;
+    st.continued = true;
+    static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+    send({reinterpret_cast<const std::uint8_t*>(kContinue.data()), kContinue.size()});
 }
 
 void Session::respond(int status, std::string_view body, const http::RequestHead* req, std::string_view content_type,
@@ -131,7 +193,8 @@ void Session::respond(int status, std::string_view body, const http::RequestHead
     }
 }
 
-void Session::handle_request(const http::RequestHead& req, std::span<std::uint8_t>, std::size_t&) {
+void Session::handle_request(const http::RequestHead& req, std::span<const std::uint8_t> body) {
+    (void)body; // no endpoint of this server takes a body yet; the hub's API will
     const auto& cfg = ctx_.server.config();
     const bool get_or_head = req.method == "GET" || req.method == "HEAD";
     std::string_view path = req.path;
@@ -139,8 +202,8 @@ void Session::handle_request(const http::RequestHead& req, std::span<std::uint8_
     if (path == "/healthz" || path == "/metrics") {
         if (!get_or_head) return respond(405, "method not allowed\n", &req, "text/plain; charset=utf-8", {{"Allow", "GET, HEAD"}});
         if (path == "/healthz") return respond(200, "ok\n", &req);
-        std::string body = render_metrics(ctx_.server.loops());
-        return respond(200, body, &req, "text/plain; version=0.0.4; charset=utf-8");
+        std::string text = render_metrics(ctx_.server.loops());
+        return respond(200, text, &req, "text/plain; version=0.0.4; charset=utf-8");
     }
     if (cfg.echo && (path == "/echo" || path == "/broadcast")) {
         auto ep = path == "/echo" ? Endpoint::Echo : Endpoint::Broadcast;
@@ -257,7 +320,7 @@ void Session::on_tick(net::Clock::time_point now) {
         return;
     }
     if (!past_deadline(now)) return;
-    if (!std::get<ByteBuffer>(phase_).empty() && !close_after_response_) {
+    if (!std::get<HttpPhase>(phase_).in.empty() && !close_after_response_) {
         close_after_response_ = true;
         respond(408, "request timeout\n", nullptr);
         return;
@@ -271,7 +334,7 @@ void Session::shut_down() {
         conn->close(ws::close_code::kGoingAway, "server shutting down");
         return;
     }
-    if (std::get<ByteBuffer>(phase_).empty()) close();
+    if (std::get<HttpPhase>(phase_).in.empty()) close();
     else set_deadline(std::chrono::seconds(0)); // finish at the next tick at the latest
 }
 

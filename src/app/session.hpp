@@ -3,6 +3,7 @@
 // keep-alive, limits) and may upgrade to WebSocket, after which the ws::Connection state machine
 // drives it. One object per connection keeps an idle connection small.
 #include "base/byte_buffer.hpp"
+#include "http/chunked.hpp"
 #include "http/request.hpp"
 #include "net/stream.hpp"
 #include "ws/connection.hpp"
@@ -14,6 +15,19 @@
 namespace switchboard::app {
 
 struct LoopContext;
+
+/// Where an HTTP request stands between reads. Offsets count from the request's first byte,
+/// which stays at the front of the unconsumed input until the request is handled.
+struct HttpPhase {
+    ByteBuffer in;                   // bytes not yet consumed (a partial request)
+    http::ChunkedDecoder chunked;    // a chunked body, decoded in place after the head
+    std::uint32_t head_len = 0;      // non-zero while a chunked body is being received
+    std::uint32_t decoded = 0;       // body bytes decoded so far (right after the head)
+    std::uint32_t encoded = 0;       // encoded body bytes consumed so far
+    std::uint32_t scanned = 0;       // head bytes already searched for the blank line
+    bool continued = false;          // "100 Continue" sent for this request
+};
+
 
 /// Not thread-safe; lives on its loop (see net::Stream for lifetime).
 class Session final : public net::Stream, private ws::ConnectionIo {
@@ -54,7 +68,8 @@ class Session final : public net::Stream, private ws::ConnectionIo {
 
     /// Handles complete requests at the front of `in`; returns bytes consumed.
     std::size_t handle_http(std::span<std::uint8_t> in);
-    void handle_request(const http::RequestHead& req, std::span<std::uint8_t> rest, std::size_t& consumed);
+    void handle_request(const http::RequestHead& req, std::span<const std::uint8_t> body);
+    void maybe_continue(const http::RequestHead& req);
     void respond(int status, std::string_view body, const http::RequestHead* req, std::string_view content_type = "text/plain; charset=utf-8",
                  std::initializer_list<std::pair<std::string_view, std::string_view>> headers = {});
     void upgrade(const http::RequestHead& req, Endpoint ep);
@@ -62,7 +77,7 @@ class Session final : public net::Stream, private ws::ConnectionIo {
 
     LoopContext& ctx_;
     // HTTP: a partial request (head and body); after the upgrade: the WebSocket state machine.
-    std::variant<ByteBuffer, ws::Connection> phase_;
+    std::variant<HttpPhase, ws::Connection> phase_;
     std::uint32_t deadline_ms_ = 0; // HTTP head/idle timeout; after a WebSocket close, the EOF wait
     std::uint32_t broadcast_index_ = 0;
     Endpoint endpoint_ = Endpoint::None;

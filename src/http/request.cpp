@@ -113,6 +113,7 @@ ParseResult parse_request_head(std::string_view in, const Limits& limits, Reques
     out.chunked = false;
     bool have_length = false;
     bool have_host = false;
+    bool have_te = false;
     const std::size_t max_headers = limits.max_headers < kHeaderCapacity ? limits.max_headers : kHeaderCapacity;
     while (!head.empty()) {
         eol = head.find("\r\n");
@@ -142,6 +143,15 @@ ParseResult parse_request_head(std::string_view in, const Limits& limits, Reques
             have_length = true;
             out.content_length = n;
         } else if (iequals(name, "transfer-encoding")) {
+            // RFC 9112 §6.1: chunked must be the final coding of a request body. We decode
+            // chunked alone; any other coding is refused rather than passed on undecoded.
+            if (have_te) return error(400, "more than one Transfer-Encoding header");
+            have_te = true;
+            if (!iequals(value, "chunked")) {
+                std::string_view last = value.substr(value.rfind(',') == std::string_view::npos ? 0 : value.rfind(',') + 1);
+                if (iequals(trim_ows(last), "chunked")) return error(501, "transfer coding not supported");
+                return error(400, "request transfer coding must end with chunked");
+            }
             out.chunked = true;
         } else if (iequals(name, "host")) {
             // RFC 9112 §3.2: more than one Host line is answered with 400.
@@ -149,8 +159,8 @@ ParseResult parse_request_head(std::string_view in, const Limits& limits, Reques
             have_host = true;
         }
     }
+    // Both framings at once is a request-smuggling vector (RFC 9112 §6.3).
     if (out.chunked && have_length) return error(400, "both Transfer-Encoding and Content-Length");
-    if (out.chunked) return error(501, "chunked request bodies are not supported");
     if (out.content_length > limits.max_body_size) return error(413, "request body too large");
     if (out.version_minor >= 1 && !out.header("host")) return error(400, "missing Host header");
     ParseResult r;

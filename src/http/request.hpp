@@ -34,7 +34,7 @@ struct RequestHead {
     std::array<Header, kHeaderCapacity> headers;
     std::size_t header_count = 0;
     std::uint64_t content_length = 0;
-    bool chunked = false;
+    bool chunked = false;     // Transfer-Encoding: chunked (see chunked.hpp)
 
     /// First value of a header (names compare case-insensitively).
     std::optional<std::string_view> header(std::string_view name) const noexcept;
@@ -48,7 +48,7 @@ struct RequestHead {
 struct ParseResult {
     enum class Kind { Incomplete, Complete, Error } kind = Kind::Incomplete;
     std::size_t consumed = 0; // bytes of the head, including the blank line
-    int status = 0;           // for errors: 400, 414, 431, 501, 505
+    int status = 0;           // for errors: 400, 413, 414, 431, 501, 505
     std::string_view reason;  // for errors: why, for the response body and logs
 };
 

@@ -116,8 +116,37 @@ def test_routes(binary):
             check("400 without Host", status_of(r) == 400, r[:100])
             r = raw(sb, b"GET / HTTP/1.1\r\nHost: x\r\nBad Header: y\r\n\r\n")
             check("400 for a malformed header", status_of(r) == 400, r[:100])
-            r = raw(sb, b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n")
-            check("501 for chunked bodies", status_of(r) == 501, r[:100])
+            # Chunked bodies are decoded and bounded; the request after one is answered too.
+            r = raw(sb, b"POST /healthz HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                        b"5\r\nhello\r\n0\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            check("chunked body read, next request answered", [status_of(h) for h, _ in responses(r)] == [405, 200], r[:300])
+            r = raw(sb, b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n65\r\n")
+            check("413 for a chunked body over the limit", status_of(r) == 413, r[:100])
+            r = raw(sb, b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n")
+            check("400 for a malformed chunk", status_of(r) == 400, r[:100])
+            r = raw(sb, b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n")
+            check("501 for an unsupported transfer coding", status_of(r) == 501, r[:100])
+            # Expect: 100-continue gets its interim answer before the body is sent.
+            s = socket.create_connection((sb.host, sb.port), timeout=5)
+            s.sendall(b"POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n")
+            first = s.recv(100)
+            s.sendall(b"abcd")
+            rest = s.recv(1000)
+            s.close()
+            check("100 Continue before the body", first.startswith(b"HTTP/1.1 100 Continue\r\n\r\n")
+                  and status_of(rest if not first[25:] else first[25:]) == 405, (first, rest))
+            # A head dribbled in byte by byte is still parsed (and only once).
+            s = socket.create_connection((sb.host, sb.port), timeout=5)
+            for ch in b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n":
+                s.send(bytes([ch]))
+            out = b""
+            while True:
+                chunk = s.recv(1000)
+                if not chunk:
+                    break
+                out += chunk
+            s.close()
+            check("head sent one byte at a time", status_of(out) == 200, out[:100])
             r = raw(sb, b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab")
             check("400 for conflicting Content-Length", status_of(r) == 400, r[:100])
 

@@ -308,7 +308,16 @@ TEST(HttpRequestErrors, ContentLength) {
 }
 
 TEST(HttpRequestErrors, TransferEncoding) {
-    EXPECT_EQ(status_of("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"), 501);
+    auto c = parse("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n");
+    ASSERT_EQ(c.r.kind, Kind::Complete);
+    EXPECT_TRUE(c.head.chunked);
+    EXPECT_TRUE(parse("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: Chunked\r\n\r\n").head.chunked);
+    // A coding we would have to undo first is refused; chunked not last is malformed (§6.3).
+    EXPECT_EQ(status_of("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"), 501);
+    EXPECT_EQ(status_of("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked, gzip\r\n\r\n"), 400);
+    EXPECT_EQ(status_of("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n"
+                        "Transfer-Encoding: chunked\r\n\r\n"),
+              400);
     // Both framings at once is a smuggling attempt (RFC 9112 §6.3): 400.
     EXPECT_EQ(status_of("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: "
                         "chunked\r\nContent-Length: 5\r\n\r\n"),
