@@ -27,6 +27,16 @@ unsigned available_cpus() {
 LoopContext::LoopContext(Server& s, unsigned index)
     : server(s), loop(index), compression(static_cast<int>(s.config().compression_mem_level)) {}
 
+bool LoopContext::may_log_peer_error() {
+    if (!log::enabled(log::Level::Debug)) return false;
+    auto now = loop.now();
+    if (now - log_window >= std::chrono::seconds(1)) {
+        log_window = now;
+        logs_in_window = 0;
+    }
+    return ++logs_in_window <= kDebugLogsPerSecond;
+}
+
 void LoopContext::deliver_broadcast(const ws::FramedMessage& m) {
     net::LocalRef plain(loop.local_pool().adopt(m.plain));
     net::LocalRef deflated(m.deflated ? loop.local_pool().adopt(m.deflated) : nullptr);

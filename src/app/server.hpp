@@ -38,6 +38,12 @@ struct LoopContext {
     net::LocalBlock* fanout_plain_block = nullptr;
     net::LocalBlock* fanout_deflated_block = nullptr;
     ByteBuffer http_out;             // scratch for HTTP responses
+    /// Debug logs about bad peers, at most kDebugLogsPerSecond a second on this loop (hostile
+    /// input must not turn into a flood of log lines).
+    bool may_log_peer_error();
+    static constexpr unsigned kDebugLogsPerSecond = 20;
+    net::Clock::time_point log_window{};
+    unsigned logs_in_window = 0;
     std::unique_ptr<net::Listener> listener;
     std::thread thread;
 };

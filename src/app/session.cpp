@@ -103,6 +103,8 @@ std::size_t Session::handle_http(std::span<std::uint8_t> in) {
                 break;
             }
             if (r.kind == http::ParseResult::Kind::Error) {
+                if (ctx_.may_log_peer_error())
+                    log::debug("bad request", {{"status", std::to_string(r.status)}, {"reason", std::string(r.reason)}});
                 close_after_response_ = true;
                 respond(r.status, std::string(r.reason) + "\n", nullptr);
                 return in.size();
@@ -282,6 +284,8 @@ void Session::check_backpressure() {
 void Session::on_drained() { pause_reading(false); }
 
 void Session::on_closed(std::uint16_t code, std::string_view reason) {
+    if (code != ws::close_code::kNormal && code != ws::close_code::kGoingAway && ctx_.may_log_peer_error())
+        log::debug("websocket closed", {{"code", std::to_string(code)}, {"reason", std::string(reason)}});
     switch (code) {
     case ws::close_code::kProtocolError: ctx_.stats.ws_protocol_error.add(); break;
     case ws::close_code::kInvalidPayload: ctx_.stats.ws_invalid_payload.add(); break;
