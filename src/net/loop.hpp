@@ -96,6 +96,9 @@ class Loop {
     void want_read_again(Stream* s);
     std::vector<Stream*>& streams() noexcept { return streams_; }
     ByteBuffer& cork_buffer() noexcept { return cork_; }
+    /// TLS scratch: decrypted input of the stream being read, and ciphertext on its way out.
+    ByteBuffer& tls_plain() noexcept { return tls_plain_; }
+    ByteBuffer& tls_cipher() noexcept { return tls_cipher_; }
     Stream* corked() const noexcept { return corked_; }
     void set_corked(Stream* s) noexcept { corked_ = s; }
 
@@ -123,6 +126,7 @@ class Loop {
 
     std::vector<std::uint8_t> read_buf_;
     ByteBuffer cork_;
+    ByteBuffer tls_plain_, tls_cipher_;
     Stream* corked_ = nullptr;
     std::vector<Stream*> streams_;
     std::vector<Stream*> dirty_, dirty_running_;

@@ -73,10 +73,11 @@ void Stream::send_tls_output() {
         tls_->take_output(scratch); // stays corked; written at uncork
         return;
     }
-    // Not corked: use the cork buffer as scratch only when nobody else holds it.
-    ByteBuffer tmp;
-    tls_->take_output(tmp);
-    send_raw(tmp.data(), tmp.size());
+    ByteBuffer& cipher = loop_.tls_cipher();
+    cipher.clear();
+    tls_->take_output(cipher);
+    send_raw(cipher.data(), cipher.size());
+    cipher.clear();
 }
 
 void Stream::send_raw(const std::uint8_t* p, std::size_t n) {
@@ -222,7 +223,7 @@ void Stream::read_some(bool hangup) {
     loop_.set_corked(this);
     std::size_t total = 0;
     auto buf = loop_.read_buffer();
-    ByteBuffer plain;
+    ByteBuffer& plain = loop_.tls_plain(); // only this stream reads during the call
     bool eof = false;
     while (fd_ >= 0 && !paused_) {
         ssize_t r = ::recv(fd_, buf.data(), buf.size(), 0);

@@ -33,6 +33,17 @@ async def wss_echo(sb, ctx):
         return got == msgs
 
 
+async def wss_broadcast(sb, ctx):
+    url = f"wss://localhost:{sb.port}/broadcast"
+    async with websockets.connect(url, ssl=ctx) as a, websockets.connect(url, ssl=ctx) as b:
+        msgs = [f"m{i}" for i in range(300)]
+        for m in msgs:
+            await a.send(m)
+        got_a = [await asyncio.wait_for(a.recv(), 10) for _ in msgs]
+        got_b = [await asyncio.wait_for(b.recv(), 10) for _ in msgs]
+        return got_a == msgs and got_b == msgs
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--switchboard", required=True)
@@ -47,6 +58,7 @@ def main():
             with urllib.request.urlopen(f"https://localhost:{sb.port}/healthz", context=ctx, timeout=5) as r:
                 check("HTTPS /healthz 200", r.status == 200 and r.read() == b"ok\n")
             check("WSS echo incl. 1 MiB binary", asyncio.run(wss_echo(sb, ctx)))
+            check("WSS broadcast: 300 messages to both clients in order", asyncio.run(wss_broadcast(sb, ctx)))
             # Plain text and garbage on the TLS port are dropped without harming the server.
             for junk in (b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", os.urandom(3000)):
                 s = socket.create_connection(("127.0.0.1", sb.port), timeout=5)
