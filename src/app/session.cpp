@@ -44,7 +44,8 @@ bool Session::past_deadline(net::Clock::time_point now) const noexcept {
 }
 
 void Session::write_shared(const SharedBytes& bytes) {
-    if (bytes.data() == ctx_.fanout_plain) return send_shared(ctx_.fanout_plain_block);
+    // During a fan-out on this loop, use the loop's local reference to the same bytes.
+    if (bytes.data() && bytes.data() == ctx_.fanout_plain) return send_shared(ctx_.fanout_plain_block);
     if (bytes.data() && bytes.data() == ctx_.fanout_deflated) return send_shared(ctx_.fanout_deflated_block);
     send_shared(bytes);
 }

@@ -120,6 +120,11 @@ void Stream::uncork() {
         queue().push_owned(cork.data(), cork.size());
     }
     cork.clear();
+    if (cork.capacity() > 4 * Loop::kCorkSize) {
+        // TLS records of a large message went through the cork: don't keep that much.
+        cork.release();
+        cork.prepare(Loop::kCorkSize);
+    }
     if (!queue_empty() && !in_dirty_ && !want_write_) { in_dirty_ = true; loop_.mark_dirty(this); }
     after_write();
 }
