@@ -37,6 +37,25 @@ bool LoopContext::may_log_peer_error() {
     return ++logs_in_window <= kDebugLogsPerSecond;
 }
 
+void LoopContext::enqueue_broadcast(const ws::FramedMessage& m) {
+    bool wake;
+    {
+        std::lock_guard lock(inbox_mutex_);
+        wake = inbox_.empty();
+        inbox_.push_back(m);
+    }
+    if (wake) loop.post([this] { drain_inbox(); });
+}
+
+void LoopContext::drain_inbox() {
+    {
+        std::lock_guard lock(inbox_mutex_);
+        inbox_running_.swap(inbox_);
+    }
+    for (const auto& m : inbox_running_) deliver_broadcast(m);
+    inbox_running_.clear(); // keeps its capacity for the next batch
+}
+
 void LoopContext::deliver_broadcast(const ws::FramedMessage& m) {
     net::LocalRef plain(loop.local_pool().adopt(m.plain));
     net::LocalRef deflated(m.deflated ? loop.local_pool().adopt(m.deflated) : nullptr);
@@ -151,7 +170,7 @@ void Server::broadcast(LoopContext& origin, ws::Opcode op, std::span<const std::
     for (auto& l : loops_) {
         if (l.get() == &origin) continue;
         LoopContext* c = l.get();
-        c->loop.post([c, m] { c->deliver_broadcast(m); });
+        c->enqueue_broadcast(m);
     }
     origin.deliver_broadcast(m);
 }

@@ -12,6 +12,7 @@
 
 #include <atomic>
 #include <memory>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -25,6 +26,10 @@ class Session;
 struct LoopContext {
     LoopContext(Server& s, unsigned index);
     void deliver_broadcast(const ws::FramedMessage& m);
+    /// Thread-safe: queues a message framed on another loop for this loop's subscribers.
+    /// Messages are handed over in batches: one wake-up (and one task) per batch, not per
+    /// message, and the inbox's storage is reused.
+    void enqueue_broadcast(const ws::FramedMessage& m);
 
     Server& server;
     net::Loop loop;
@@ -46,6 +51,11 @@ struct LoopContext {
     unsigned logs_in_window = 0;
     std::unique_ptr<net::Listener> listener;
     std::thread thread;
+
+  private:
+    void drain_inbox();
+    std::mutex inbox_mutex_;
+    std::vector<ws::FramedMessage> inbox_, inbox_running_;
 };
 
 /// Thread-safe: start/stop from the main thread; everything else runs on the loops.

@@ -301,6 +301,24 @@ def test_busy_broadcast(binary):
             s.close()
 
 
+def test_cross_loop_broadcast(binary):
+    """Subscribers spread over two loops: every one sees each sender's messages in its order."""
+    with Switchboard(binary, "--echo", "--loops", "2") as sb:
+        subs = [ws_connect(sb, "/broadcast") for _ in range(40)]
+        for i in range(200):
+            for tag, sender in ((b"a", subs[0]), (b"b", subs[1])):
+                m = tag + b"%03d" % i
+                sender.sendall(bytes([0x82, 0x80 | len(m), 0, 0, 0, 0]) + m)
+        ok = True
+        for s in subs:
+            got = read_frames(s, 400)
+            a = [g for g in got if g[:1] == b"a"]
+            b = [g for g in got if g[:1] == b"b"]
+            ok &= a == [b"a%03d" % i for i in range(200)] and b == [b"b%03d" % i for i in range(200)]
+            s.close()
+        check("cross-loop broadcast keeps each sender's order for all 40 subscribers", ok)
+
+
 def test_descriptor_exhaustion(binary):
     """With its descriptors used up the server keeps running; once connections close, the ones
     that waited in the backlog are accepted without needing a new connection attempt."""
@@ -343,7 +361,7 @@ def main():
     ap.add_argument("--switchboard", required=True)
     a = ap.parse_args()
     for t in (test_routes, test_help_and_config, test_loops_follow_affinity, test_graceful_shutdown, test_busy_broadcast,
-              test_descriptor_exhaustion):
+              test_cross_loop_broadcast, test_descriptor_exhaustion):
         try:
             t(a.switchboard)
         except Exception as e:  # a crash in one group is a failure, not a silent skip
