@@ -324,6 +324,12 @@ def test_descriptor_exhaustion(binary):
     that waited in the backlog are accepted without needing a new connection attempt."""
     import resource
 
+    if os.environ.get("SB_SANITIZED"):
+        # UBSan's vptr check probes memory through a pipe; with no descriptor left it reports
+        # every virtual call on a cache miss as an invalid object. The normal build runs this.
+        print("skip test_descriptor_exhaustion: not meaningful under UBSan (needs free descriptors)")
+        return
+
     def limit():
         resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
 
