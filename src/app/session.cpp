@@ -2,6 +2,7 @@
 
 #include "app/server.hpp"
 #include "base/log.hpp"
+#include "base/steady_ms.hpp"
 #include "http/response.hpp"
 #include "ws/handshake.hpp"
 
@@ -21,10 +22,6 @@ code{background:#eef1f6;padding:.1rem .3rem;border-radius:4px}h1{font-weight:600
 )";
 
 std::chrono::seconds secs(std::uint64_t s) { return std::chrono::seconds(static_cast<long>(s)); }
-std::uint32_t to_ms(net::Clock::time_point t) {
-    return static_cast<std::uint32_t>(
-        std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count());
-}
 } // namespace
 
 Session::Session(LoopContext& ctx, int fd, std::unique_ptr<net::TlsSession> tls)
@@ -35,12 +32,12 @@ Session::Session(LoopContext& ctx, int fd, std::unique_ptr<net::TlsSession> tls)
 Session::~Session() = default;
 
 void Session::set_deadline(std::chrono::seconds from_now) {
-    deadline_ms_ = to_ms(loop().now()) + static_cast<std::uint32_t>(from_now.count() * 1000);
+    deadline_ms_ = steady_ms(loop().now()) + static_cast<std::uint32_t>(from_now.count() * 1000);
 }
 
 bool Session::past_deadline(net::Clock::time_point now) const noexcept {
     // Wrap-safe: a signed difference of 32-bit milliseconds.
-    return static_cast<std::int32_t>(to_ms(now) - deadline_ms_) >= 0;
+    return static_cast<std::int32_t>(steady_ms(now) - deadline_ms_) >= 0;
 }
 
 void Session::write_shared(const SharedBytes& bytes) {
@@ -299,8 +296,6 @@ void Session::on_closed(std::uint16_t code, std::string_view reason) {
     // The peer has close_timeout to send its EOF after our close; then we cut the line.
     set_deadline(secs(ctx_.server.config().close_timeout));
 }
-
-void Session::on_peer_closed() {}
 
 void Session::on_close() {
     if (auto* conn = ws()) {

@@ -47,7 +47,6 @@ class Session final : public net::Stream, private ws::ConnectionIo {
   private:
     // net::Stream
     void on_data(std::span<std::uint8_t> bytes) override;
-    void on_peer_closed() override;
     void on_drained() override;
     void on_close() override;
     // ws::ConnectionIo

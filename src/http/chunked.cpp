@@ -1,17 +1,10 @@
 #include "http/chunked.hpp"
 
+#include "base/text.hpp"
+
 #include <cstring>
 
 namespace switchboard::http {
-
-namespace {
-int hex_value(std::uint8_t c) noexcept {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-} // namespace
 
 ChunkedDecoder::Step ChunkedDecoder::feed(const std::uint8_t* in, std::size_t n, std::uint8_t* out,
                                           std::size_t& written, std::size_t max_body) {
@@ -28,7 +21,7 @@ ChunkedDecoder::Step ChunkedDecoder::feed(const std::uint8_t* in, std::size_t n,
         const std::uint8_t c = in[i];
         switch (state_) {
         case State::Size: {
-            int v = hex_value(c);
+            int v = hex_digit(c);
             if (v >= 0) {
                 if (++digits_ > 15) return fail(400, "chunk size too long");
                 size_ = size_ * 16 + static_cast<std::uint64_t>(v);

@@ -7,18 +7,10 @@ namespace switchboard::http {
 namespace {
 using Kind = ParseResult::Kind;
 
-constexpr char lower(char c) noexcept { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
-
 // RFC 9110 §5.6.2 token characters.
 bool is_tchar(unsigned char c) noexcept {
     if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) return true;
     return std::strchr("!#$%&'*+-.^_`|~", c) != nullptr && c != 0;
-}
-
-std::string_view trim_ows(std::string_view s) noexcept {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-    return s;
 }
 
 ParseResult error(int status, std::string_view reason) noexcept {
@@ -29,13 +21,6 @@ ParseResult error(int status, std::string_view reason) noexcept {
     return r;
 }
 } // namespace
-
-bool iequals(std::string_view a, std::string_view b) noexcept {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i)
-        if (lower(a[i]) != lower(b[i])) return false;
-    return true;
-}
 
 std::optional<std::string_view> RequestHead::header(std::string_view name) const noexcept {
     for (std::size_t i = 0; i < header_count; ++i)

@@ -2,6 +2,8 @@
 // HTTP/1.1 request head parser (RFC 9112), sans-I/O: bytes in, a parsed head or a status code
 // out. Views borrow the input buffer. Limits are enforced before anything is stored, and every
 // rejection maps to the status the client should see.
+#include "base/text.hpp"
+
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -55,6 +57,6 @@ struct ParseResult {
 /// Parses a request head from the start of `in`.
 ParseResult parse_request_head(std::string_view in, const Limits& limits, RequestHead& out) noexcept;
 
-bool iequals(std::string_view a, std::string_view b) noexcept;
+using switchboard::iequals;
 
 } // namespace switchboard::http

@@ -1,5 +1,7 @@
 #include "http/static_files.hpp"
 
+#include "base/text.hpp"
+
 #include <sys/stat.h>
 
 #include <climits>
@@ -12,12 +14,6 @@
 namespace switchboard::http {
 
 namespace {
-int hexval(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
 bool ends_with(std::string_view s, std::string_view suf) { return s.size() >= suf.size() && s.substr(s.size() - suf.size()) == suf; }
 constexpr std::size_t kMaxFileSize = 64 * 1024 * 1024;
 } // namespace
@@ -28,7 +24,7 @@ std::optional<std::string> percent_decode(std::string_view s) {
     for (std::size_t i = 0; i < s.size(); ++i) {
         if (s[i] == '%') {
             if (i + 2 >= s.size()) return std::nullopt;
-            int hi = hexval(s[i + 1]), lo = hexval(s[i + 2]);
+            int hi = hex_digit(static_cast<unsigned char>(s[i + 1])), lo = hex_digit(static_cast<unsigned char>(s[i + 2]));
             if (hi < 0 || lo < 0) return std::nullopt;
             char c = static_cast<char>(hi * 16 + lo);
             if (c == '\0') return std::nullopt;

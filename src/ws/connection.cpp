@@ -1,5 +1,6 @@
 #include "ws/connection.hpp"
 
+#include "base/steady_ms.hpp"
 #include "base/utf8.hpp"
 
 #include <cstring>
@@ -7,10 +8,7 @@
 namespace switchboard::ws {
 
 namespace {
-std::uint32_t to_ms(TimePoint t) noexcept {
-    return static_cast<std::uint32_t>(
-        std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count());
-}
+std::uint32_t to_ms(TimePoint t) noexcept { return steady_ms(t); }
 std::uint32_t to_ms(std::chrono::seconds s) noexcept { return static_cast<std::uint32_t>(s.count() * 1000); }
 
 // Scratch buffers that grew for one large message are given back.

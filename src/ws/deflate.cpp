@@ -1,5 +1,7 @@
 #include "ws/deflate.hpp"
 
+#include "base/text.hpp"
+
 #include <zlib.h>
 
 #include <algorithm>
@@ -10,27 +12,10 @@
 namespace switchboard::ws {
 
 namespace {
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-    return s;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        char x = a[i], y = b[i];
-        if (x >= 'A' && x <= 'Z') x = static_cast<char>(x + 32);
-        if (y >= 'A' && y <= 'Z') y = static_cast<char>(y + 32);
-        if (x != y) return false;
-    }
-    return true;
-}
-
 // RFC 7692 §7.1.2: a window-bits value is 8-15, written as decimal without leading zeros (a
 // quoted-string form is allowed by the extension grammar).
 std::optional<int> parse_bits(std::string_view v) {
-    v = trim(v);
+    v = trim_ows(v);
     if (v.size() >= 2 && v.front() == '"' && v.back() == '"') v = v.substr(1, v.size() - 2);
     if (v.empty() || v.size() > 2 || v[0] == '0') return std::nullopt;
     int n = 0;
@@ -50,13 +35,13 @@ std::optional<DeflateAgreement> try_offer(std::string_view params, const Deflate
     std::optional<int> server_bits;
     while (!params.empty()) {
         auto semi = params.find(';');
-        std::string_view p = trim(params.substr(0, semi));
+        std::string_view p = trim_ows(params.substr(0, semi));
         params = semi == std::string_view::npos ? std::string_view{} : params.substr(semi + 1);
         if (p.empty()) return std::nullopt;
         auto eq = p.find('=');
-        std::string_view name = trim(p.substr(0, eq));
+        std::string_view name = trim_ows(p.substr(0, eq));
         std::optional<std::string_view> value;
-        if (eq != std::string_view::npos) value = trim(p.substr(eq + 1));
+        if (eq != std::string_view::npos) value = trim_ows(p.substr(eq + 1));
         if (iequals(name, "server_no_context_takeover")) {
             if (seen_snct || value) return std::nullopt;
             seen_snct = true;
@@ -110,10 +95,10 @@ std::optional<DeflateAgreement> negotiate_deflate(std::string_view header, const
     // values do not occur in permessage-deflate's grammar.
     while (!header.empty()) {
         auto comma = header.find(',');
-        std::string_view ext = trim(header.substr(0, comma));
+        std::string_view ext = trim_ows(header.substr(0, comma));
         header = comma == std::string_view::npos ? std::string_view{} : header.substr(comma + 1);
         auto semi = ext.find(';');
-        std::string_view name = trim(ext.substr(0, semi));
+        std::string_view name = trim_ows(ext.substr(0, semi));
         if (!iequals(name, "permessage-deflate")) continue;
         std::string_view params = semi == std::string_view::npos ? std::string_view{} : ext.substr(semi + 1);
         if (auto a = try_offer(params, cfg)) return a;

@@ -1,5 +1,7 @@
 #include "ws/handshake.hpp"
 
+#include "base/text.hpp"
+
 #include <openssl/sha.h>
 
 #include <cstdint>
@@ -34,12 +36,6 @@ bool valid_key(std::string_view k) {
     }
     // The last character before the padding carries only 2 significant bits.
     return std::string_view("AQgw").find(k[21]) != std::string_view::npos;
-}
-
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-    return s;
 }
 
 HandshakeResult reject(int status, std::string reason) {
@@ -77,15 +73,15 @@ HandshakeResult accept_handshake(const http::RequestHead& req, const HandshakeCo
     if (keys > 1) return reject(400, "Sec-WebSocket-Key sent more than once");
     if (versions > 1) return reject(400, "Sec-WebSocket-Version sent more than once");
     auto version = req.header("sec-websocket-version");
-    if (!version || trim(*version) != "13") return reject(426, "unsupported WebSocket version (13 is supported)");
+    if (!version || trim_ows(*version) != "13") return reject(426, "unsupported WebSocket version (13 is supported)");
     auto key = req.header("sec-websocket-key");
-    if (!key || !valid_key(trim(*key))) return reject(400, "missing or malformed Sec-WebSocket-Key");
+    if (!key || !valid_key(trim_ows(*key))) return reject(400, "missing or malformed Sec-WebSocket-Key");
     if (!cfg.allowed_origins.empty()) {
         auto origin = req.header("origin");
         bool ok = false;
         if (origin)
             for (const auto& o : cfg.allowed_origins)
-                if (http::iequals(o, trim(*origin)) || o == "*") ok = true;
+                if (http::iequals(o, trim_ows(*origin)) || o == "*") ok = true;
         if (!ok) return reject(403, "origin not allowed");
     }
 
@@ -97,7 +93,7 @@ HandshakeResult accept_handshake(const http::RequestHead& req, const HandshakeCo
             std::string_view v = req.headers[i].value;
             while (!v.empty() && r.subprotocol.empty()) {
                 auto comma = v.find(',');
-                std::string_view p = trim(v.substr(0, comma));
+                std::string_view p = trim_ows(v.substr(0, comma));
                 for (const auto& ours : cfg.subprotocols)
                     if (ours == p) { r.subprotocol = ours; break; }
                 if (comma == std::string_view::npos) break;
@@ -114,7 +110,7 @@ HandshakeResult accept_handshake(const http::RequestHead& req, const HandshakeCo
     if (!ext_header.empty()) r.deflate = negotiate_deflate(ext_header, cfg.deflate);
 
     r.response = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ";
-    r.response += accept_key(trim(*key));
+    r.response += accept_key(trim_ows(*key));
     r.response += "\r\n";
     if (!r.subprotocol.empty()) r.response += "Sec-WebSocket-Protocol: " + r.subprotocol + "\r\n";
     if (r.deflate) r.response += "Sec-WebSocket-Extensions: " + r.deflate->response + "\r\n";
