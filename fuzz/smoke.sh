@@ -14,7 +14,8 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root" || exit 1
 seconds="${FUZZ_SECONDS:-30}"
 jobs="${FUZZ_JOBS:-2}"
-targets="${FUZZ_TARGETS:-http_request_fuzz http_chunked_fuzz ws_parser_fuzz ws_inflate_fuzz ws_handshake_fuzz}"
+all_targets="$(cd "$root/fuzz" && ls *_fuzz.cpp | sed 's/\.cpp$//' | tr '\n' ' ')"
+targets="${FUZZ_TARGETS:-$all_targets}"
 build="$root/build/fuzz"
 
 echo "== configuring and building the fuzz preset"
