@@ -2,6 +2,7 @@
 
 #include <toml++/toml.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cstdlib>
 #include <functional>
@@ -53,6 +54,21 @@ std::vector<Option> options(Config& c) {
         {"compression-threshold", "BYTES", "messages shorter than this are sent uncompressed", &c.compression_threshold},
         {"compression-window-bits", "N", "largest deflate window the server compresses with (9-15)", &c.compression_window_bits},
         {"compression-mem-level", "N", "zlib memLevel for dedicated compressors (1-9; memory vs ratio)", &c.compression_mem_level},
+        {"data", "DIR", "directory for durable state (the SQLite database of durable namespaces)", &c.data},
+        {"durability", "MODE", "full: fsync every group commit (survives power loss); normal: survives a crash of the process, not of the machine", &c.durability},
+        {"token-secret", "SECRET", "HS256 secret for connection and subscription tokens (JWT)", &c.token_secret},
+        {"token-public-key", "FILE", "PEM public key for RS256/ES256 tokens (repeatable)", &c.token_public_keys, "token_public_keys"},
+        {"token-audience", "AUD", "tokens must carry this aud claim", &c.token_audience},
+        {"token-issuer", "ISS", "tokens must carry this iss claim", &c.token_issuer},
+        {"api-key", "KEY", "key for the server HTTP API (/api/...); empty: the API is off", &c.api_key},
+        {"allow-anonymous", nullptr, "accept connections without a token (namespaces with anonymous=true decide what they may do)", &c.allow_anonymous},
+        {"namespace", "SPEC", "channel namespace options, e.g. 'news:history_size=100,history_ttl=600,durable,presence' (repeatable; replaces an embedded one of the same name)", &c.namespaces, "namespaces"},
+        {"max-channels-per-connection", "N", "subscriptions one connection may hold (error 106 beyond)", &c.max_channels_per_connection},
+        {"max-publication-size", "BYTES", "largest publication data (error 111 beyond)", &c.max_publication_size},
+        {"publish-rate", "N", "publications per second one connection may make, bursts of twice that (error 110 beyond); 0 = unlimited", &c.publish_rate},
+        {"max-connections-per-user", "N", "connections one user may hold (close 4504 beyond); 0 = unlimited", &c.max_connections_per_user},
+        {"max-connections-per-ip", "N", "connections from one IP address (close 4504 beyond); 0 = unlimited", &c.max_connections_per_ip},
+        {"connect-timeout", "SECONDS", "a client must send its connect command within this (close 4503)", &c.connect_timeout},
     };
 }
 
@@ -129,6 +145,27 @@ void load_toml(const std::string& path, std::vector<Option>& opts) {
     for (auto&& entry : tbl) {
         std::string key(entry.first.str());
         const toml::node& node = entry.second; // clang 14 can't capture structured bindings
+        if (key == "namespaces" && node.is_table()) {
+            // [namespaces.NAME] tables: each becomes a spec "NAME:key=value,...".
+            auto* target = std::get<std::vector<std::string>*>(
+                std::find_if(opts.begin(), opts.end(), [](const Option& o) { return key_of(o) == "namespaces"; })->target);
+            target->clear();
+            for (auto&& ns : *node.as_table()) {
+                auto* opts_tbl = ns.second.as_table();
+                if (!opts_tbl) throw std::invalid_argument("config " + path + ": namespaces." + std::string(ns.first.str()) + " must be a table");
+                std::string spec = std::string(ns.first.str()) + ":";
+                for (auto&& kv : *opts_tbl) {
+                    std::string v;
+                    if (auto b = kv.second.value<bool>()) v = *b ? "true" : "false";
+                    else if (auto n = kv.second.value<std::int64_t>()) v = std::to_string(*n);
+                    else throw std::invalid_argument("config " + path + ": namespaces." + std::string(ns.first.str()) + "." +
+                                                     std::string(kv.first.str()) + ": expected a boolean or a number");
+                    spec += std::string(kv.first.str()) + "=" + v + ",";
+                }
+                target->push_back(spec);
+            }
+            continue;
+        }
         const Option* found = nullptr;
         for (const auto& o : opts)
             if (key_of(o) == key && std::string(o.name) != "config") found = &o;
@@ -181,6 +218,9 @@ void validate(const Config& c) {
         throw std::invalid_argument("log-level must be debug, info, warn or error");
     if (c.log_format != "text" && c.log_format != "json") throw std::invalid_argument("log-format must be text or json");
     if (c.loops > 1024) throw std::invalid_argument("loops must be at most 1024");
+    if (c.durability != "full" && c.durability != "normal") throw std::invalid_argument("durability must be full or normal");
+    if (c.max_publication_size < 1 || c.max_publication_size > c.max_message_size)
+        throw std::invalid_argument("max-publication-size must be 1 byte to max-message-size");
     if (c.write_delay_us > 1000000) throw std::invalid_argument("write-delay must be at most 1000000 microseconds");
 }
 
@@ -190,7 +230,8 @@ std::string serve_help() {
     Config c;
     std::string out = "Usage: switchboard serve [options]\n\n"
                       "Every option can also be set in the TOML file given by --config (key: the option name\n"
-                      "with '_' for '-'; the lists allowed_origins and subprotocols are arrays) or in the\n"
+                      "with '_' for '-'; the lists allowed_origins, subprotocols and token_public_keys are\n"
+                      "arrays; namespaces are [namespaces.NAME] tables of options) or in the\n"
                       "environment as SWITCHBOARD_<KEY> (upper case; lists comma-separated).\n"
                       "Flags override the environment, which overrides the file.\n\n"
                       "Options:\n";

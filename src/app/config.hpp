@@ -41,6 +41,23 @@ struct Config {
     std::uint64_t compression_threshold = 64;
     std::uint64_t compression_window_bits = 15;
     std::uint64_t compression_mem_level = 8;
+
+    // Messaging hub
+    std::string data = "data";           // durable state (SQLite) lives here
+    std::string durability = "full";     // full: fsync each group commit; normal: survive crashes, not power loss
+    std::string token_secret;            // HS256 connection and subscription tokens
+    std::vector<std::string> token_public_keys; // PEM files: RS256 / ES256 tokens
+    std::string token_audience;
+    std::string token_issuer;
+    std::string api_key;                 // server API; empty: the API is off
+    bool allow_anonymous = true;         // connections without a token (namespaces decide what they may do)
+    std::vector<std::string> namespaces; // specs "name:opt=val,opt,..." over the embedded defaults
+    std::uint64_t max_channels_per_connection = 128;
+    std::uint64_t max_publication_size = 64 * 1024;
+    std::uint64_t publish_rate = 1000;   // per connection per second; 0 = unlimited
+    std::uint64_t max_connections_per_user = 100;
+    std::uint64_t max_connections_per_ip = 0;
+    std::uint64_t connect_timeout = 10;
 };
 
 struct ParsedArgs {

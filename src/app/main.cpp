@@ -1,12 +1,19 @@
 // switchboard: the command-line entry point.
 #include "app/config.hpp"
 #include "app/server.hpp"
+#include "app/version.hpp"
+#include "auth/jwt.hpp"
 #include "base/log.hpp"
+#include "json/reader.hpp"
+#include "json/writer.hpp"
 
 #include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <exception>
+#include <chrono>
+#include <fstream>
+#include <sstream>
 #include <string>
 
 namespace {
@@ -15,6 +22,7 @@ constexpr const char* kUsage =
     "Usage: switchboard <command> [options]\n\n"
     "Commands:\n"
     "  serve     run the server (see 'switchboard serve --help')\n"
+    "  token     print a connection or subscription token (see 'switchboard token --help')\n"
     "  version   print the version\n";
 
 int serve(int argc, char** argv) {
@@ -53,6 +61,108 @@ int serve(int argc, char** argv) {
     return 0;
 }
 
+constexpr const char* kTokenUsage =
+    "Usage: switchboard token --secret SECRET --user ID [options]\n"
+    "       switchboard token --key PRIVATE_KEY.pem --alg RS256|ES256 --user ID [options]\n\n"
+    "Prints a JWT for local use: a connection token, or with --channel a subscription token.\n\n"
+    "Options:\n"
+    "  --secret SECRET     HS256 secret (the server's --token-secret)\n"
+    "  --key FILE          PEM private key for RS256 or ES256 (the server gets the public key)\n"
+    "  --alg ALG           RS256 or ES256 with --key [default: ES256]\n"
+    "  --user ID           the user id (sub claim); \"\" for an anonymous token\n"
+    "  --ttl SECONDS       lifetime (exp claim); 0 = no expiry [default: 3600]\n"
+    "  --channel CH        make a subscription token for this channel\n"
+    "  --channels A,B      channels the user may subscribe to without a subscription token\n"
+    "  --info JSON         information shown to others in presence and publications\n"
+    "  --aud AUD, --iss ISS  audience and issuer claims\n";
+
+int token(int argc, char** argv) {
+    using namespace switchboard;
+    std::string secret, key_file, alg = "ES256", channel, channels, info, aud, iss;
+    std::string user;
+    bool has_user = false;
+    long long ttl = 3600;
+    for (int i = 0; i < argc; ++i) {
+        std::string a = argv[i];
+        if (a == "-h" || a == "--help") {
+            std::fputs(kTokenUsage, stdout);
+            return 0;
+        }
+        if (i + 1 >= argc) {
+            std::fprintf(stderr, "switchboard token: %s needs a value\n\n%s", a.c_str(), kTokenUsage);
+            return 2;
+        }
+        std::string v = argv[++i];
+        if (a == "--secret") secret = v;
+        else if (a == "--key") key_file = v;
+        else if (a == "--alg") alg = v;
+        else if (a == "--user") user = v, has_user = true;
+        else if (a == "--channel") channel = v;
+        else if (a == "--channels") channels = v;
+        else if (a == "--info") info = v;
+        else if (a == "--aud") aud = v;
+        else if (a == "--iss") iss = v;
+        else if (a == "--ttl") {
+            try {
+                ttl = std::stoll(v);
+            } catch (const std::exception&) {
+                ttl = -1;
+            }
+            if (ttl < 0) {
+                std::fprintf(stderr, "switchboard token: --ttl must be a number of seconds\n");
+                return 2;
+            }
+        } else {
+            std::fprintf(stderr, "switchboard token: unknown option '%s'\n\n%s", a.c_str(), kTokenUsage);
+            return 2;
+        }
+    }
+    if (!has_user || (secret.empty() == key_file.empty())) {
+        std::fprintf(stderr, "switchboard token: give --user and one of --secret or --key\n\n%s", kTokenUsage);
+        return 2;
+    }
+    if (!info.empty()) {
+        json::Value v;
+        if (json::parse(info, v) != json::Error::None) {
+            std::fprintf(stderr, "switchboard token: --info is not valid JSON\n");
+            return 2;
+        }
+    }
+    const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                         std::chrono::system_clock::now().time_since_epoch()).count();
+    std::string payload;
+    json::Writer w(payload);
+    w.begin_object().key("sub").string(user).key("iat").number(static_cast<std::int64_t>(now));
+    if (ttl > 0) w.key("exp").number(static_cast<std::int64_t>(now + ttl));
+    if (!channel.empty()) w.key("channel").string(channel);
+    if (!channels.empty()) {
+        w.key("channels").begin_array();
+        std::stringstream ss(channels);
+        for (std::string c; std::getline(ss, c, ',');)
+            if (!c.empty()) w.string(c);
+        w.end_array();
+    }
+    if (!info.empty()) w.key("info").raw(info);
+    if (!aud.empty()) w.key("aud").string(aud);
+    if (!iss.empty()) w.key("iss").string(iss);
+    w.end_object();
+    try {
+        if (!secret.empty()) {
+            std::puts(auth::sign_hs256(secret, payload).c_str());
+        } else {
+            std::ifstream in(key_file);
+            if (!in) throw std::runtime_error("cannot read " + key_file);
+            std::stringstream pem;
+            pem << in.rdbuf();
+            std::puts(auth::sign_with_pem(pem.str(), alg, payload).c_str());
+        }
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "switchboard token: %s\n", e.what());
+        return 1;
+    }
+    return 0;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -63,8 +173,9 @@ int main(int argc, char** argv) {
     }
     std::string cmd = argv[1];
     if (cmd == "serve") return serve(argc - 2, argv + 2);
+    if (cmd == "token") return token(argc - 2, argv + 2);
     if (cmd == "version" || cmd == "--version") {
-        std::puts("switchboard 0.1.0");
+        std::printf("switchboard %s\n", switchboard::app::kVersion);
         return 0;
     }
     std::fprintf(stderr, "switchboard: unknown command '%s'\n\n%s", cmd.c_str(), kUsage);

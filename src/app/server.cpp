@@ -1,4 +1,5 @@
 #include "app/server.hpp"
+#include "app/version.hpp"
 
 #include "app/session.hpp"
 #include "base/for_each_self_removing.hpp"
@@ -10,7 +11,10 @@
 #include <sched.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
+#include <fstream>
+#include <sstream>
 #include <functional>
 #include <stdexcept>
 
@@ -25,11 +29,30 @@ unsigned available_cpus() {
 }
 
 LoopContext::LoopContext(Server& s, unsigned index)
-    : server(s), loop(index), compression(static_cast<int>(s.config().compression_mem_level)) {}
+    : server(s), loop_(index), compression(static_cast<int>(s.config().compression_mem_level)) {}
+
+void LoopContext::begin_fanout(const ws::FramedMessage& m) {
+    // One loop-local reference for all of this loop's subscribers (see net/local_bytes.hpp).
+    fanout_plain_block = loop_.local_pool().adopt(m.plain);
+    net::LocalPool::retain(fanout_plain_block);
+    fanout_plain = m.plain.data();
+    if (m.deflated) {
+        fanout_deflated_block = loop_.local_pool().adopt(m.deflated);
+        net::LocalPool::retain(fanout_deflated_block);
+        fanout_deflated = m.deflated.data();
+    }
+}
+
+void LoopContext::end_fanout() {
+    if (fanout_plain_block) net::LocalPool::release(fanout_plain_block);
+    if (fanout_deflated_block) net::LocalPool::release(fanout_deflated_block);
+    fanout_plain = fanout_deflated = nullptr;
+    fanout_plain_block = fanout_deflated_block = nullptr;
+}
 
 bool LoopContext::may_log_peer_error() {
     if (!log::enabled(log::Level::Debug)) return false;
-    auto now = loop.now();
+    auto now = loop_.now();
     if (now - log_window >= std::chrono::seconds(1)) {
         log_window = now;
         logs_in_window = 0;
@@ -44,7 +67,7 @@ void LoopContext::enqueue_broadcast(const ws::FramedMessage& m) {
         wake = inbox_.empty();
         inbox_.push_back(m);
     }
-    if (wake) loop.post([this] { drain_inbox(); });
+    if (wake) loop_.post([this] { drain_inbox(); });
 }
 
 void LoopContext::drain_inbox() {
@@ -57,17 +80,43 @@ void LoopContext::drain_inbox() {
 }
 
 void LoopContext::deliver_broadcast(const ws::FramedMessage& m) {
-    net::LocalRef plain(loop.local_pool().adopt(m.plain));
-    net::LocalRef deflated(m.deflated ? loop.local_pool().adopt(m.deflated) : nullptr);
-    fanout_plain = m.plain.data();
-    fanout_plain_block = plain.get();
-    fanout_deflated = m.deflated ? m.deflated.data() : nullptr;
-    fanout_deflated_block = deflated.get();
+    begin_fanout(m);
     // A delivery may close a slow consumer, which removes it from the list.
     for_each_self_removing(broadcast, [&m](Session* s) { s->deliver(m); });
-    fanout_plain = fanout_deflated = nullptr;
-    fanout_plain_block = fanout_deflated_block = nullptr;
+    end_fanout();
 }
+
+namespace {
+hub::HubConfig hub_config(const Config& c) {
+    hub::HubConfig h;
+    for (const auto& spec : c.namespaces) h.namespaces.set(hub::parse_namespace_spec(spec));
+    h.allow_anonymous = c.allow_anonymous;
+    h.max_channels_per_connection = static_cast<std::uint32_t>(std::min<std::uint64_t>(c.max_channels_per_connection, 1u << 20));
+    h.max_publication_size = static_cast<std::uint32_t>(c.max_publication_size);
+    h.publish_rate = static_cast<std::uint32_t>(std::min<std::uint64_t>(c.publish_rate, 1u << 30));
+    h.max_connections_per_user = static_cast<std::uint32_t>(std::min<std::uint64_t>(c.max_connections_per_user, 1u << 30));
+    h.max_connections_per_ip = static_cast<std::uint32_t>(std::min<std::uint64_t>(c.max_connections_per_ip, 1u << 30));
+    h.connect_timeout = static_cast<std::uint32_t>(std::min<std::uint64_t>(c.connect_timeout, 3600));
+    h.data_dir = c.data;
+    h.sync_full = c.durability == "full";
+    h.version = kVersion;
+    return h;
+}
+
+auth::Verifier make_verifier(const Config& c) {
+    auth::Verifier v;
+    if (!c.token_secret.empty()) v.set_hmac_secret(c.token_secret);
+    for (const auto& file : c.token_public_keys) {
+        std::ifstream in(file);
+        if (!in) throw std::runtime_error("cannot read token public key " + file);
+        std::stringstream pem;
+        pem << in.rdbuf();
+        v.add_public_key_pem(pem.str());
+    }
+    v.set_options(auth::VerifierOptions{c.token_audience, c.token_issuer, 0});
+    return v;
+}
+} // namespace
 
 Server::Server(Config cfg) : cfg_(std::move(cfg)), statics_(cfg_.static_dir) {
     ws_cfg_.max_message_size = cfg_.max_message_size;
@@ -88,12 +137,17 @@ Server::Server(Config cfg) : cfg_(std::move(cfg)), statics_(cfg_.static_dir) {
     http_limits_.max_headers = cfg_.max_headers;
     http_limits_.max_body_size = cfg_.max_body_size;
     if (!cfg_.tls_cert.empty()) tls_ = std::make_unique<net::TlsContext>(cfg_.tls_cert, cfg_.tls_key);
+    // The client protocol's subprotocol is always offered (docs/protocol.md).
+    if (std::find(handshake_.subprotocols.begin(), handshake_.subprotocols.end(), "switchboard.v1.json") ==
+        handshake_.subprotocols.end())
+        handshake_.subprotocols.push_back("switchboard.v1.json");
+    hub_ = std::make_unique<hub::Hub>(hub_config(cfg_), make_verifier(cfg_));
 }
 
 Server::~Server() {
     for (auto& l : loops_)
         if (l->thread.joinable()) {
-            l->loop.stop();
+            l->loop_.stop();
             l->thread.join();
         }
 }
@@ -120,9 +174,11 @@ void Server::start() {
         LoopContext* c = ctx.get();
         // Port 0: the first listener picks the port and the others share it (SO_REUSEPORT).
         if (i > 0) at.port = port_;
-        c->listener = std::make_unique<net::Listener>(c->loop, at, [this, c](int fd) { on_accept(*c, fd); });
+        c->listener = std::make_unique<net::Listener>(c->loop_, at, [this, c](int fd) { on_accept(*c, fd); });
         if (i == 0) port_ = c->listener->port();
         loops_.push_back(std::move(ctx));
+        hub_->add_shard(*c);
+        c->shard = &hub_->shard(i);
     }
     cpu_set_t allowed;
     CPU_ZERO(&allowed);
@@ -133,21 +189,23 @@ void Server::start() {
     for (auto& l : loops_) {
         LoopContext* c = l.get();
         c->listener->start();
-        c->loop.set_write_delay(std::chrono::microseconds(cfg_.write_delay_us));
-        c->loop.add_timer(std::chrono::milliseconds(1000), [this, c] { tick(*c); });
+        c->loop_.set_write_delay(std::chrono::microseconds(cfg_.write_delay_us));
+        c->loop_.add_timer(std::chrono::milliseconds(1000), [this, c] { tick(*c); });
         // Loop 0 runs on the calling thread (run()): with one loop the process then has one
         // thread, and the kernel's fd lookup on every socket call skips its atomic refcount.
-        if (c->loop.index() > 0) c->thread = std::thread([c] { c->loop.run(); });
+        if (c->loop_.index() > 0) c->thread = std::thread([c] { c->loop_.run(); });
         // One loop per CPU: pin it there so its connections' state stays in that CPU's cache.
         if (loops_.size() == cpus.size() && cpus.size() > 1) {
             cpu_set_t one;
             CPU_ZERO(&one);
-            CPU_SET(cpus[c->loop.index()], &one);
-            pthread_t t = c->loop.index() > 0 ? c->thread.native_handle() : pthread_self();
+            CPU_SET(cpus[c->loop_.index()], &one);
+            pthread_t t = c->loop_.index() > 0 ? c->thread.native_handle() : pthread_self();
             pthread_setaffinity_np(t, sizeof one, &one);
         }
     }
     log::info("listening", {{"url", url()}, {"loops", std::to_string(loops_.size())},
+                            {"data", hub_->store() ? cfg_.data : std::string("(no durable namespace)")},
+                            {"api", cfg_.api_key.empty() ? "off" : "on"},
                             {"echo", cfg_.echo ? "on" : "off"}, {"compression", cfg_.compression}});
 }
 
@@ -159,9 +217,10 @@ void Server::on_accept(LoopContext& ctx, int fd) {
 }
 
 void Server::tick(LoopContext& ctx) {
-    auto now = ctx.loop.now();
-    for_each_self_removing(ctx.loop.streams(), [now](net::Stream* s) { s->on_tick(now); });
-    ctx.loop.add_timer(std::chrono::milliseconds(1000), [this, &ctx] { tick(ctx); });
+    auto now = ctx.loop_.now();
+    for_each_self_removing(ctx.loop_.streams(), [now](net::Stream* s) { s->on_tick(now); });
+    ctx.shard->on_tick();
+    ctx.loop_.add_timer(std::chrono::milliseconds(1000), [this, &ctx] { tick(ctx); });
 }
 
 void Server::broadcast(LoopContext& origin, ws::Opcode op, std::span<const std::uint8_t> payload) {
@@ -210,17 +269,17 @@ class SignalWatch final : public net::IoHandler {
 void Server::run() {
     LoopContext* first = loops_.front().get();
     bool stopping = false;
-    SignalWatch signals(first->loop, [this, &stopping](int sig) {
+    SignalWatch signals(first->loop_, [this, &stopping](int sig) {
         if (stopping) return; // a second signal changes nothing: the deadline already bounds us
         stopping = true;
         log::info("shutting down", {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"}});
         begin_shutdown();
     });
-    first->loop.run();
-    std::size_t left = first->loop.streams().size();
+    first->loop_.run();
+    std::size_t left = first->loop_.streams().size();
     for (auto& l : loops_) {
         if (l->thread.joinable()) l->thread.join();
-        if (l.get() != first) left += l->loop.streams().size();
+        if (l.get() != first) left += l->loop_.streams().size();
     }
     log::info("stopped", {{"connections_dropped", std::to_string(left)}});
 }
@@ -229,18 +288,18 @@ void Server::begin_shutdown() {
     auto deadline = net::Clock::now() + std::chrono::seconds(cfg_.shutdown_timeout);
     for (auto& l : loops_) {
         LoopContext* c = l.get();
-        c->loop.post([c, deadline] {
+        c->loop_.post([c, deadline] {
             c->listener->stop();
-            for_each_self_removing(c->loop.streams(), [](net::Stream* s) { static_cast<Session*>(s)->shut_down(); });
+            for_each_self_removing(c->loop_.streams(), [](net::Stream* s) { static_cast<Session*>(s)->shut_down(); });
             // The loop ends once its connections are gone or the deadline passed.
             auto check = std::make_shared<std::function<void()>>();
             *check = [c, deadline, check] {
-                if (c->loop.streams().empty() || net::Clock::now() >= deadline) {
-                    c->loop.stop();
+                if (c->loop_.streams().empty() || net::Clock::now() >= deadline) {
+                    c->loop_.stop();
                     *check = nullptr; // break the self-reference
                     return;
                 }
-                c->loop.add_timer(std::chrono::milliseconds(20), *check);
+                c->loop_.add_timer(std::chrono::milliseconds(20), *check);
             };
             (*check)();
         });

@@ -4,6 +4,7 @@
 #include "app/stats.hpp"
 #include "http/request.hpp"
 #include "http/static_files.hpp"
+#include "hub/hub.hpp"
 #include "net/listener.hpp"
 #include "net/loop.hpp"
 #include "net/tls.hpp"
@@ -14,6 +15,7 @@
 #include <memory>
 #include <mutex>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 namespace switchboard::app {
@@ -23,8 +25,13 @@ class Session;
 
 /// Everything one loop owns. Touched only on that loop's thread, except `stats`, which is read
 /// (relaxed) by whichever loop renders /metrics.
-struct LoopContext {
+struct LoopContext final : hub::ShardHost {
     LoopContext(Server& s, unsigned index);
+    // hub::ShardHost
+    net::Loop& loop() noexcept override { return loop_; }
+    void begin_fanout(const ws::FramedMessage& m) override;
+    void end_fanout() override;
+
     void deliver_broadcast(const ws::FramedMessage& m);
     /// Thread-safe: queues a message framed on another loop for this loop's subscribers.
     /// Messages are handed over in batches: one wake-up (and one task) per batch, not per
@@ -32,7 +39,11 @@ struct LoopContext {
     void enqueue_broadcast(const ws::FramedMessage& m);
 
     Server& server;
-    net::Loop loop;
+    net::Loop loop_;
+    hub::Shard* shard = nullptr;
+    // Server-API requests waiting for the hub, by ticket (a session that closes leaves).
+    std::unordered_map<std::uint64_t, Session*> api_waiting;
+    std::uint64_t next_api_ticket = 1;
     ws::LoopCompression compression;
     AppStats stats;
     std::vector<Session*> broadcast; // sessions on /broadcast on this loop
@@ -83,6 +94,7 @@ class Server {
     const http::StaticFiles& static_files() const noexcept { return statics_; }
     const net::TlsContext* tls() const noexcept { return tls_.get(); }
     bool compression_enabled() const noexcept { return handshake_.deflate.mode != ws::CompressionMode::Off; }
+    hub::Hub& hub() noexcept { return *hub_; }
     std::vector<LoopContext*> loops() const;
 
     /// Frames once and hands the same bytes to every /broadcast session on every loop.
@@ -101,6 +113,7 @@ class Server {
     http::StaticFiles statics_;
     std::unique_ptr<net::TlsContext> tls_;
     std::vector<std::unique_ptr<LoopContext>> loops_;
+    std::unique_ptr<hub::Hub> hub_; // after loops_, so it goes first: shards refer to the loops
     unsigned short port_ = 0;
     std::atomic<int> deflate_subscribers_{0};
 };

@@ -5,6 +5,10 @@
 #include "base/steady_ms.hpp"
 #include "http/response.hpp"
 #include "ws/handshake.hpp"
+#include "hub/api.hpp"
+#include "hub/protocol.hpp"
+
+#include <openssl/crypto.h>
 
 namespace switchboard::app {
 
@@ -25,11 +29,13 @@ std::chrono::seconds secs(std::uint64_t s) { return std::chrono::seconds(static_
 } // namespace
 
 Session::Session(LoopContext& ctx, int fd, std::unique_ptr<net::TlsSession> tls)
-    : Stream(ctx.loop, fd, std::move(tls)), ctx_(ctx) {
+    : Stream(ctx.loop_, fd, std::move(tls)), ctx_(ctx) {
     set_deadline(secs(ctx.server.config().header_timeout));
 }
 
-Session::~Session() = default;
+Session::~Session() {
+    if (api_ticket_) ctx_.api_waiting.erase(api_ticket_);
+}
 
 void Session::set_deadline(std::chrono::seconds from_now) {
     deadline_ms_ = steady_ms(loop().now()) + static_cast<std::uint32_t>(from_now.count() * 1000);
@@ -82,7 +88,7 @@ std::size_t Session::handle_http(std::span<std::uint8_t> in) {
     std::size_t consumed = 0;
     const http::Limits& limits = ctx_.server.http_limits();
     auto& st = std::get<HttpPhase>(phase_);
-    while (consumed < in.size() && !closed() && !ws() && !close_after_response_) {
+    while (consumed < in.size() && !closed() && !ws() && !close_after_response_ && !api_ticket_) {
         std::span<std::uint8_t> req_bytes = in.subspan(consumed);
         std::string_view rest(reinterpret_cast<const char*>(req_bytes.data()), req_bytes.size());
         http::RequestHead req; // views into `in`
@@ -170,9 +176,15 @@ void Session::maybe_continue(const http::RequestHead& req) {
 
 void Session::respond(int status, std::string_view body, const http::RequestHead* req, std::string_view content_type,
                       std::initializer_list<std::pair<std::string_view, std::string_view>> headers) {
+    respond_raw(status, body, req && req->keep_alive(), req && req->method == "HEAD", content_type, headers);
+}
+
+void Session::respond_raw(int status, std::string_view body, bool keep_alive, bool head_only,
+                          std::string_view content_type,
+                          std::initializer_list<std::pair<std::string_view, std::string_view>> headers) {
     if (status >= 500) ctx_.stats.http_5xx.add();
     else if (status >= 400) ctx_.stats.http_4xx.add();
-    bool keep = req && req->keep_alive() && !close_after_response_ && !shutting_down_;
+    bool keep = keep_alive && !close_after_response_ && !shutting_down_;
     ByteBuffer& out = ctx_.http_out;
     out.clear();
     http::Response r;
@@ -180,7 +192,7 @@ void Session::respond(int status, std::string_view body, const http::RequestHead
     r.body = body;
     r.content_type = content_type;
     r.keep_alive = keep;
-    r.head_only = req && req->method == "HEAD";
+    r.head_only = head_only;
     r.headers = headers;
     http::write_response(out, r);
     send(out.span());
@@ -194,10 +206,16 @@ void Session::respond(int status, std::string_view body, const http::RequestHead
 }
 
 void Session::handle_request(const http::RequestHead& req, std::span<const std::uint8_t> body) {
-    (void)body; // no endpoint of this server takes a body yet; the hub's API will
     const auto& cfg = ctx_.server.config();
     const bool get_or_head = req.method == "GET" || req.method == "HEAD";
     std::string_view path = req.path;
+
+    if (path == "/connection") {
+        if (ws::is_upgrade_request(req)) return upgrade(req, Endpoint::Hub);
+        return respond(426, "this endpoint speaks WebSocket (see docs/protocol.md)\n", &req, "text/plain; charset=utf-8",
+                       {{"Upgrade", "websocket"}, {"Sec-WebSocket-Version", "13"}});
+    }
+    if (path.substr(0, 5) == "/api/") return handle_api(req, body);
 
     if (path == "/healthz" || path == "/metrics") {
         if (!get_or_head) return respond(405, "method not allowed\n", &req, "text/plain; charset=utf-8", {{"Allow", "GET, HEAD"}});
@@ -242,6 +260,10 @@ void Session::upgrade(const http::RequestHead& req, Endpoint ep) {
     send({reinterpret_cast<const std::uint8_t*>(hs.response.data()), hs.response.size()});
     phase_.emplace<ws::Connection>(static_cast<ws::ConnectionIo&>(*this), hs.deflate, loop().now());
     endpoint_ = ep;
+    if (ep == Endpoint::Hub) {
+        std::string ip = ctx_.server.config().max_connections_per_ip ? peer_address() : std::string();
+        client_ = std::make_unique<hub::Client>(*ctx_.shard, static_cast<hub::ClientIo&>(*this), std::move(ip));
+    }
     if (ep == Endpoint::Broadcast) {
         broadcast_index_ = static_cast<std::uint32_t>(ctx_.broadcast.size());
         ctx_.broadcast.push_back(this);
@@ -261,12 +283,89 @@ void Session::on_message(ws::Opcode op, std::span<std::uint8_t> payload) {
         }
     } else if (endpoint_ == Endpoint::Broadcast) {
         ctx_.server.broadcast(ctx_, op, payload);
+    } else if (endpoint_ == Endpoint::Hub && client_) {
+        if (op != ws::Opcode::Text)
+            return disconnect(hub::disconnect::kBadRequest, "binary frames are not part of the JSON protocol");
+        client_->on_text({reinterpret_cast<const char*>(payload.data()), payload.size()});
+        check_backpressure();
     }
+}
+
+void Session::send_text(std::string_view text) {
+    auto* conn = ws();
+    if (!conn || !conn->open()) return;
+    if (conn->send(ws::Opcode::Text, {reinterpret_cast<const std::uint8_t*>(text.data()), text.size()}) ==
+        ws::SendResult::Sent) {
+        ctx_.stats.messages_out.add();
+        ctx_.stats.message_bytes_out.add(text.size());
+    }
+}
+
+void Session::disconnect(std::uint16_t code, std::string_view reason) {
+    auto* conn = ws();
+    if (!conn || !conn->open()) return;
+    // The push tells clients that cannot read close codes (and logs) why; skip it when the
+    // backlog is what we are closing for.
+    if (buffered_amount() < ctx_.server.config().max_send_buffer / 2) {
+        std::string push;
+        hub::append_disconnect_push(push, code, reason, hub::disconnect::reconnect(code));
+        send_text(push);
+    }
+    conn->close(code, reason);
+    if (client_) client_->on_closed();
+}
+
+void Session::handle_api(const http::RequestHead& req, std::span<const std::uint8_t> body) {
+    const auto& key = ctx_.server.config().api_key;
+    if (key.empty()) return respond(404, "the server API is off (start with --api-key)\n", &req);
+    if (req.method != "POST")
+        return respond(405, "method not allowed\n", &req, "text/plain; charset=utf-8", {{"Allow", "POST"}});
+    std::string_view given;
+    if (auto h = req.header("x-api-key")) given = *h;
+    else if (auto a = req.header("authorization"); a && a->size() > 7 && http::iequals(a->substr(0, 7), "apikey "))
+        given = trim_ows(a->substr(7));
+    if (given.size() != key.size() || CRYPTO_memcmp(given.data(), key.data(), key.size()) != 0) {
+        ctx_.stats.http_4xx.add();
+        return respond(401, "{\"error\":{\"code\":101,\"reason\":\"unauthorized: bad or missing API key\"}}", &req,
+                       "application/json", {{"WWW-Authenticate", "apikey"}});
+    }
+    std::string_view method = req.path.substr(5);
+    api_ticket_ = ctx_.next_api_ticket++;
+    api_keep_alive_ = req.keep_alive();
+    ctx_.api_waiting.emplace(api_ticket_, this);
+    pause_reading(true); // one request at a time: the next waits in the buffer (or the socket)
+    LoopContext* ctx = &ctx_;
+    std::uint64_t ticket = api_ticket_;
+    hub::call_api(*ctx_.shard, method, {reinterpret_cast<const char*>(body.data()), body.size()},
+                  [ctx, ticket](hub::ErrorCode e, std::string result) {
+                      auto it = ctx->api_waiting.find(ticket);
+                      if (it != ctx->api_waiting.end()) it->second->finish_api(e, std::move(result));
+                  });
+}
+
+void Session::finish_api(hub::ErrorCode e, std::string result) {
+    ctx_.api_waiting.erase(api_ticket_);
+    api_ticket_ = 0;
+    std::string body;
+    if (e == hub::ErrorCode::None) {
+        body = "{\"result\":" + (result.empty() ? std::string("{}") : result) + "}";
+    } else {
+        hub::append_error(body, 0, e);
+        body = "{" + body.substr(body.find("\"error\"")); // the reply without its id
+    }
+    body += '\n';
+    respond_raw(hub::api_http_status(e), body, api_keep_alive_, false, "application/json", {});
+    if (closed() || close_after_response_) return;
+    pause_reading(false);
+    // Requests pipelined behind this one wait in the buffer: handle them now.
+    if (!std::get<HttpPhase>(phase_).in.empty()) on_data({});
 }
 
 void Session::deliver(const ws::FramedMessage& m) {
     auto* conn = ws();
     if (!conn || !conn->open()) return;
+    if (endpoint_ == Endpoint::Hub && buffered_amount() > ctx_.server.config().max_send_buffer)
+        return disconnect(hub::disconnect::kSlowConsumer, "slow consumer: send buffer full");
     if (conn->send(m) == ws::SendResult::Sent) {
         ctx_.stats.messages_out.add();
         ctx_.stats.message_bytes_out.add(m.plain.size());
@@ -282,6 +381,7 @@ void Session::check_backpressure() {
 void Session::on_drained() { pause_reading(false); }
 
 void Session::on_closed(std::uint16_t code, std::string_view reason) {
+    if (client_) client_->on_closed(); // no more deliveries once closing
     if (code != ws::close_code::kNormal && code != ws::close_code::kGoingAway && ctx_.may_log_peer_error())
         log::debug("websocket closed", {{"code", std::to_string(code)}, {"reason", std::string(reason)}});
     switch (code) {
@@ -298,6 +398,11 @@ void Session::on_closed(std::uint16_t code, std::string_view reason) {
 }
 
 void Session::on_close() {
+    if (client_) client_->on_closed();
+    if (api_ticket_) {
+        ctx_.api_waiting.erase(api_ticket_);
+        api_ticket_ = 0;
+    }
     if (auto* conn = ws()) {
         conn->on_transport_closed();
         ctx_.stats.ws_open.sub();
@@ -317,6 +422,7 @@ void Session::on_tick(net::Clock::time_point now) {
     if (auto* conn = ws()) {
         if (!conn->open() && ending() && past_deadline(now)) return close();
         conn->on_tick(now);
+        if (client_) client_->on_tick();
         return;
     }
     if (!past_deadline(now)) return;

@@ -5,6 +5,7 @@
 #include "base/byte_buffer.hpp"
 #include "http/chunked.hpp"
 #include "http/request.hpp"
+#include "hub/client.hpp"
 #include "net/stream.hpp"
 #include "ws/connection.hpp"
 
@@ -30,9 +31,9 @@ struct HttpPhase {
 
 
 /// Not thread-safe; lives on its loop (see net::Stream for lifetime).
-class Session final : public net::Stream, private ws::ConnectionIo {
+class Session final : public net::Stream, private ws::ConnectionIo, private hub::ClientIo {
   public:
-    enum class Endpoint : std::uint8_t { None, Echo, Broadcast };
+    enum class Endpoint : std::uint8_t { None, Echo, Broadcast, Hub };
 
     Session(LoopContext& ctx, int fd, std::unique_ptr<net::TlsSession> tls);
     ~Session() override;
@@ -40,8 +41,10 @@ class Session final : public net::Stream, private ws::ConnectionIo {
     void on_tick(net::Clock::time_point now) override;
     /// Server shutdown: WebSocket peers get close 1001, idle HTTP connections close.
     void shut_down();
-    /// Fan-out delivery (broadcast endpoint).
-    void deliver(const ws::FramedMessage& m);
+    /// Fan-out delivery (broadcast endpoint; also hub::ClientIo's).
+    void deliver(const ws::FramedMessage& m) override;
+    /// The hub finished this session's server-API request.
+    void finish_api(hub::ErrorCode e, std::string result);
     bool is_websocket() const noexcept { return ws() != nullptr; }
 
   private:
@@ -60,6 +63,14 @@ class Session final : public net::Stream, private ws::ConnectionIo {
     const ws::ConnectionConfig& config() const noexcept override;
     ws::LoopCompression* compression() noexcept override;
 
+    // hub::ClientIo
+    void send_text(std::string_view text) override;
+    void disconnect(std::uint16_t code, std::string_view reason) override;
+
+    void handle_api(const http::RequestHead& req, std::span<const std::uint8_t> body);
+    void respond_raw(int status, std::string_view body, bool keep_alive, bool head_only, std::string_view content_type,
+                     std::initializer_list<std::pair<std::string_view, std::string_view>> headers);
+
     ws::Connection* ws() noexcept { return std::get_if<ws::Connection>(&phase_); }
     const ws::Connection* ws() const noexcept { return std::get_if<ws::Connection>(&phase_); }
     void set_deadline(std::chrono::seconds from_now);
@@ -77,6 +88,9 @@ class Session final : public net::Stream, private ws::ConnectionIo {
     LoopContext& ctx_;
     // HTTP: a partial request (head and body); after the upgrade: the WebSocket state machine.
     std::variant<HttpPhase, ws::Connection> phase_;
+    std::unique_ptr<hub::Client> client_; // the hub endpoint's protocol state
+    std::uint64_t api_ticket_ = 0;        // non-zero while a server-API request waits for the hub
+    bool api_keep_alive_ = false;
     std::uint32_t deadline_ms_ = 0; // HTTP head/idle timeout; after a WebSocket close, the EOF wait
     std::uint32_t broadcast_index_ = 0;
     Endpoint endpoint_ = Endpoint::None;

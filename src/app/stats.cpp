@@ -35,7 +35,7 @@ void metric(std::string& out, const char* name, const char* type, const char* he
 std::string render_metrics(const std::vector<LoopContext*>& loops) {
     auto sum_net = [&](Counter net::LoopStats::*f) {
         std::uint64_t n = 0;
-        for (auto* l : loops) n += (l->loop.stats().*f).get();
+        for (auto* l : loops) n += (l->loop_.stats().*f).get();
         return n;
     };
     auto sum = [&](Counter AppStats::*f) {
@@ -72,16 +72,16 @@ std::string render_metrics(const std::vector<LoopContext*>& loops) {
          "# TYPE switchboard_loop_lag_seconds gauge\n";
     for (auto* l : loops) {
         char buf[128];
-        std::snprintf(buf, sizeof buf, "switchboard_loop_lag_seconds{loop=\"%u\"} %.6f\n", l->loop.index(),
-                      static_cast<double>(l->loop.stats().lag_last_us.get()) / 1e6);
+        std::snprintf(buf, sizeof buf, "switchboard_loop_lag_seconds{loop=\"%u\"} %.6f\n", l->loop_.index(),
+                      static_cast<double>(l->loop_.stats().lag_last_us.get()) / 1e6);
         o += buf;
     }
     o += "# HELP switchboard_loop_lag_max_seconds Largest loop lag seen since start.\n"
          "# TYPE switchboard_loop_lag_max_seconds gauge\n";
     for (auto* l : loops) {
         char buf[128];
-        std::snprintf(buf, sizeof buf, "switchboard_loop_lag_max_seconds{loop=\"%u\"} %.6f\n", l->loop.index(),
-                      static_cast<double>(l->loop.stats().lag_max_us.get()) / 1e6);
+        std::snprintf(buf, sizeof buf, "switchboard_loop_lag_max_seconds{loop=\"%u\"} %.6f\n", l->loop_.index(),
+                      static_cast<double>(l->loop_.stats().lag_max_us.get()) / 1e6);
         o += buf;
     }
     return o;

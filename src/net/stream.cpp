@@ -1,5 +1,7 @@
 #include "net/stream.hpp"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -267,6 +269,17 @@ void Stream::read_some(bool hangup) {
         on_peer_closed();
         close();
     }
+}
+
+std::string Stream::peer_address() const {
+    sockaddr_storage ss{};
+    socklen_t len = sizeof ss;
+    if (fd_ < 0 || ::getpeername(fd_, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return {};
+    char buf[INET6_ADDRSTRLEN] = {};
+    const void* addr = ss.ss_family == AF_INET6 ? static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(&ss)->sin6_addr)
+                                                : static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(&ss)->sin_addr);
+    if (!::inet_ntop(ss.ss_family, addr, buf, sizeof buf)) return {};
+    return buf;
 }
 
 } // namespace switchboard::net

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <string>
 
 namespace switchboard::net {
 
@@ -45,6 +46,8 @@ class Stream : public IoHandler {
     /// Stops or resumes reading (backpressure towards a peer that does not read our replies).
     void pause_reading(bool paused);
     Loop& loop() noexcept { return loop_; }
+    /// The peer's IP address as text ("" if unknown).
+    std::string peer_address() const;
 
     /// Called once a second by the owner's tick.
     virtual void on_tick(Clock::time_point now) { (void)now; }

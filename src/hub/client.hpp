@@ -1,0 +1,110 @@
+#pragma once
+// Client: one WebSocket connection speaking the client protocol (docs/protocol.md). It checks
+// every command (auth, namespace rules, limits), answers what it can at once and sends the
+// rest to the channel's owner shard; the owner's answers come back through the shard.
+#include "hub/messages.hpp"
+#include "hub/protocol.hpp"
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace switchboard::hub {
+
+class Shard;
+struct LocalChannel;
+struct NamespaceOptions;
+
+/// The connection under a Client (implemented by the server's session).
+class ClientIo {
+  public:
+    /// One text frame: replies and pushes for this client alone.
+    virtual void send_text(std::string_view text) = 0;
+    /// A frame shared by many subscribers. May close a slow consumer (and so this Client).
+    virtual void deliver(const ws::FramedMessage& m) = 0;
+    /// Sends a disconnect push if there is room, then closes with `code`.
+    virtual void disconnect(std::uint16_t code, std::string_view reason) = 0;
+
+  protected:
+    ~ClientIo() = default;
+};
+
+/// Not thread-safe; lives on its loop as long as its connection.
+class Client {
+  public:
+    Client(Shard& shard, ClientIo& io, std::string ip);
+    ~Client();
+    Client(const Client&) = delete;
+    Client& operator=(const Client&) = delete;
+
+    /// One text frame from the peer: one or more '\n'-separated commands.
+    void on_text(std::string_view frame);
+    /// The connection is gone (or going): leave every channel. Idempotent.
+    void on_closed();
+    /// Once a second: connect timeout and token expiry.
+    void on_tick();
+
+    void deliver(const ws::FramedMessage& m) { io_.deliver(m); }
+    void on_subscribed(msg::SubscribeDone& m);
+    void on_reply(msg::Reply& m);
+
+    /// Server API: close this connection / end one subscription.
+    void kick(std::uint16_t code, std::string_view reason) { io_.disconnect(code, reason); }
+    bool unsubscribe_by_server(const std::string& channel);
+
+    bool connected() const noexcept { return connected_; }
+    const std::string& user() const noexcept { return user_; }
+    const std::string& client_id() const noexcept { return client_id_; }
+    std::size_t subscriptions() const noexcept { return subs_.size(); }
+
+  private:
+    struct Sub {
+        LocalChannel* lc = nullptr;
+        std::uint32_t index = 0; // position in lc->active while active
+        std::uint32_t cmd = 0;   // the subscribe command waiting for its reply
+        bool active = false;
+    };
+    using Subs = std::unordered_map<std::string, Sub>;
+
+    void handle(const Command& c);
+    void connect(const Command& c);
+    void refresh(const Command& c);
+    void subscribe(const Command& c);
+    void unsubscribe(const Command& c);
+    void publish(const Command& c);
+    void query(const Command& c, msg::QueryKind kind);
+
+    /// Namespace rules for this client on `channel`; `ns` is set when the name is valid.
+    ErrorCode check(std::string_view channel, bool for_publish, std::string_view sub_token,
+                    const NamespaceOptions** ns);
+    void leave(Subs::iterator it);
+    bool take_publish_token();
+
+    void reply_ok(std::uint32_t id, std::string_view result);
+    void reply_error(std::uint32_t id, ErrorCode e);
+    void flush();
+
+    Shard& shard_;
+    ClientIo& io_;
+    std::string ip_;
+    std::uint64_t id_ = 0;
+    std::string client_id_;
+    std::string user_;
+    std::string info_;        // raw JSON ("" if none)
+    std::string client_info_; // {"user":..,"client":..,"info":..}
+    std::vector<std::string> token_channels_;
+    std::int64_t expires_ = 0; // Unix seconds; 0: never
+    std::int64_t created_ms_ = 0;
+    double publish_tokens_ = 0;
+    std::int64_t refilled_ms_ = 0;
+    Subs subs_;
+    std::string out_; // replies gathered while one frame is handled: one frame back
+    bool in_frame_ = false;
+    bool connected_ = false;
+    bool counted_ = false;
+    bool closed_ = false;
+};
+
+} // namespace switchboard::hub
