@@ -31,11 +31,13 @@ void check_string(Value v) {
     std::string_view plain;
     const bool escaped = v.raw.find('\\') != std::string_view::npos;
     SB_FUZZ_CHECK(plain_string(v, plain) == !escaped);
-    if (!escaped) SB_FUZZ_CHECK(plain == decoded);
+    if (!escaped)
+        SB_FUZZ_CHECK(plain == decoded);
     // The raw string is also a raw key: key_is must match its decoded form and nothing shorter.
     const std::string_view key = v.raw.substr(1, v.raw.size() - 2);
     SB_FUZZ_CHECK(key_is(key, decoded));
-    if (!decoded.empty()) SB_FUZZ_CHECK(!key_is(key, std::string_view(decoded).substr(1)));
+    if (!decoded.empty())
+        SB_FUZZ_CHECK(!key_is(key, std::string_view(decoded).substr(1)));
 
     std::string written;
     Writer(written).string(decoded);
@@ -86,12 +88,17 @@ void walk(Value v, Writer &w, unsigned depth) {
     std::string s;
     if (v.kind != Kind::Number)
         SB_FUZZ_CHECK(!get_u64(v, u) && !get_i64(v, i) && !get_double(v, d));
-    if (v.kind != Kind::String) SB_FUZZ_CHECK(!get_string(v, s));
+    if (v.kind != Kind::String)
+        SB_FUZZ_CHECK(!get_string(v, s));
 
     switch (v.kind) {
-    case Kind::Null: w.null(); break;
+    case Kind::Null:
+        w.null();
+        break;
     case Kind::False:
-    case Kind::True: w.boolean(b); break;
+    case Kind::True:
+        w.boolean(b);
+        break;
     case Kind::Number:
         check_number(v);
         w.raw(v.raw);
@@ -116,7 +123,8 @@ void walk(Value v, Writer &w, unsigned depth) {
         for_each_member(v, [&](std::string_view k, Value m) {
             SB_FUZZ_CHECK(is_inside(k, v.raw) && is_inside(m.raw, v.raw));
             std::string name;
-            SB_FUZZ_CHECK(get_string(Value{Kind::String, std::string_view(k.data() - 1, k.size() + 2)}, name));
+            SB_FUZZ_CHECK(get_string(
+                Value{Kind::String, std::string_view(k.data() - 1, k.size() + 2)}, name));
             SB_FUZZ_CHECK(key_is(k, name));
             w.key(name);
             walk(m, w, depth + 1);
@@ -147,8 +155,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size
     Value tight;
     const Error shallow = parse(text, tight, Limits{3, Limits{}.max_size});
     SB_FUZZ_CHECK(shallow == e || shallow == Error::TooDeep);
-    if (size > 0) SB_FUZZ_CHECK(parse(text, tight, Limits{32, size - 1}) == Error::TooLarge);
-    if (e != Error::None) return 0;
+    if (size > 0)
+        SB_FUZZ_CHECK(parse(text, tight, Limits{32, size - 1}) == Error::TooLarge);
+    if (e != Error::None)
+        return 0;
 
     SB_FUZZ_CHECK(is_inside(v.raw, text));
     const std::string first = rebuild(v);

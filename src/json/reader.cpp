@@ -366,7 +366,8 @@ Error parse(std::string_view text, Value& out, const Limits& limits) noexcept {
     const Byte* p = skip_ws(begin, end);
     if (p == end) return Error::Empty;
     const Byte* start = p;
-    const unsigned depth = limits.max_depth < kMaxDepthCeiling ? limits.max_depth : kMaxDepthCeiling;
+    const unsigned depth =
+        limits.max_depth < kMaxDepthCeiling ? limits.max_depth : kMaxDepthCeiling;
     if (Error e = validate(p, end, depth); e != Error::None) return e;
     const Byte* value_end = p;
     if (skip_ws(p, end) != end) return Error::Trailing;

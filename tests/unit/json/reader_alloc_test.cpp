@@ -27,7 +27,8 @@ struct Fields {
 Error read(std::string_view text, Fields &f) {
     Value root;
     Error e = parse(text, root);
-    if (e != Error::None) return e;
+    if (e != Error::None)
+        return e;
     for_each_member(root, [&](std::string_view key, Value v) {
         ++f.members;
         if (key_is(key, "id")) {
@@ -38,11 +39,13 @@ Error read(std::string_view text, Fields &f) {
             plain_string(v, f.channel);
         } else if (key_is(key, "data")) {
             for_each_member(v, [&](std::string_view k, Value d) {
-                if (key_is(k, "text")) plain_string(d, f.text);
+                if (key_is(k, "text"))
+                    plain_string(d, f.text);
                 if (key_is(k, "n"))
                     for_each_element(d, [&](Value n) {
                         std::uint64_t x = 0;
-                        if (get_u64(n, x)) f.sum += x;
+                        if (get_u64(n, x))
+                            f.sum += x;
                         return true;
                     });
                 return true;

@@ -51,19 +51,45 @@ struct Case {
 
 TEST(JsonReader, AcceptsValidDocuments) {
     const std::vector<std::string> valid = {
-        "null", "true", "false", "0", "-0", "1", "-1", "0.5", "-0.0e-0", "1e5", "1E5", "1e+5",
-        "1e-5", "1.25E+10", "123456789012345678901234567890", "1e999", // grammar allows any size
-        R"("")", R"("a")", "[]", "{}", "[[]]", "[{}]", R"({"":0})",
-        " \t\n\r[1] \n\t\r ",                // the four whitespace characters, around and inside
-        "[ 1 , 2 ]", "{ \"a\" : 1 , \"b\" : [ ] }", R"({"a":[1,{"b":null}],"c":{"d":"e"}})",
-        R"({"a":1,"a":2})",                  // §4: duplicate names are the reader's business
-        R"("\"\\\/\b\f\n\r\t")", R"("\u0000")", R"("\u0041\u00e9\u20AC\uFFFF")",
-        R"("\ud83d\ude00")", R"("\uDBFF\uDFFF")", "\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\"",
-        "\"\x7f\"",                          // DEL is not a control character for JSON
-        "\"\xef\xbf\xbf\"",                  // U+FFFF: a noncharacter, but valid UTF-8
-        "\"\xf4\x8f\xbf\xbf\"",              // U+10FFFF, the last code point
-        "\"\xed\x9f\xbf\"",                  // U+D7FF, just below the surrogates
-        R"("[{]}")",                         // brackets inside a string
+        "null",
+        "true",
+        "false",
+        "0",
+        "-0",
+        "1",
+        "-1",
+        "0.5",
+        "-0.0e-0",
+        "1e5",
+        "1E5",
+        "1e+5",
+        "1e-5",
+        "1.25E+10",
+        "123456789012345678901234567890",
+        "1e999", // grammar allows any size
+        R"("")",
+        R"("a")",
+        "[]",
+        "{}",
+        "[[]]",
+        "[{}]",
+        R"({"":0})",
+        " \t\n\r[1] \n\t\r ", // the four whitespace characters, around and inside
+        "[ 1 , 2 ]",
+        "{ \"a\" : 1 , \"b\" : [ ] }",
+        R"({"a":[1,{"b":null}],"c":{"d":"e"}})",
+        R"({"a":1,"a":2})", // §4: duplicate names are the reader's business
+        R"("\"\\\/\b\f\n\r\t")",
+        R"("\u0000")",
+        R"("\u0041\u00e9\u20AC\uFFFF")",
+        R"("\ud83d\ude00")",
+        R"("\uDBFF\uDFFF")",
+        "\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\"",
+        "\"\x7f\"",             // DEL is not a control character for JSON
+        "\"\xef\xbf\xbf\"",     // U+FFFF: a noncharacter, but valid UTF-8
+        "\"\xf4\x8f\xbf\xbf\"", // U+10FFFF, the last code point
+        "\"\xed\x9f\xbf\"",     // U+D7FF, just below the surrogates
+        R"("[{]}")",            // brackets inside a string
         "[1,\"2\",[3],{\"4\":5},true,false,null]",
     };
     for (const auto &t : valid)
@@ -75,16 +101,16 @@ TEST(JsonReader, RejectsInvalidDocuments) {
         {"", Error::Empty},
         {" \t\r\n", Error::Empty},
         // Structure
-        {"[1,]", Error::Syntax},                  // n_array_extra_comma
-        {R"({"a":1,})", Error::Syntax},           // n_object_trailing_comma
+        {"[1,]", Error::Syntax},        // n_array_extra_comma
+        {R"({"a":1,})", Error::Syntax}, // n_object_trailing_comma
         {"[,1]", Error::Syntax},
         {"[1,,2]", Error::Syntax},
         {"[1 2]", Error::Syntax},
         {R"({"a" 1})", Error::Syntax},
         {R"({"a":})", Error::Syntax},
         {R"({"a"})", Error::Syntax},
-        {"{a:1}", Error::Syntax},                 // unquoted key
-        {"{'a':1}", Error::Syntax},               // single quotes
+        {"{a:1}", Error::Syntax},   // unquoted key
+        {"{'a':1}", Error::Syntax}, // single quotes
         {"{1:1}", Error::Syntax},
         {"[1}", Error::Syntax},
         {R"({"a":1])", Error::Syntax},
@@ -101,9 +127,9 @@ TEST(JsonReader, RejectsInvalidDocuments) {
         {"NaN", Error::Syntax},
         {"Infinity", Error::Syntax},
         {"undefined", Error::Syntax},
-        {"\xef\xbb\xbf[]", Error::Syntax},       // a byte order mark is not whitespace
-        {"\f[]", Error::Syntax},                  // form feed is not JSON whitespace
-        {"\xc2\xa0[]", Error::Syntax},            // nor is U+00A0
+        {"\xef\xbb\xbf[]", Error::Syntax}, // a byte order mark is not whitespace
+        {"\f[]", Error::Syntax},           // form feed is not JSON whitespace
+        {"\xc2\xa0[]", Error::Syntax},     // nor is U+00A0
         {"\xff", Error::Syntax},
         {"[1]]", Error::Trailing},
         {"1 2", Error::Trailing},
@@ -115,13 +141,13 @@ TEST(JsonReader, RejectsInvalidDocuments) {
         {"[1]\0"s, Error::Trailing},
         {"0x10", Error::Trailing},
         // Numbers (§6)
-        {"01", Error::BadNumber},                 // n_number_with_leading_zero
+        {"01", Error::BadNumber}, // n_number_with_leading_zero
         {"-01", Error::BadNumber},
         {"00", Error::BadNumber},
         {"[012]", Error::BadNumber},
-        {"+1", Error::BadNumber},                 // n_number_+1
+        {"+1", Error::BadNumber}, // n_number_+1
         {".5", Error::BadNumber},
-        {"1.", Error::BadNumber},                 // n_number_real_without_fractional_part
+        {"1.", Error::BadNumber}, // n_number_real_without_fractional_part
         {"1.e5", Error::BadNumber},
         {"1e", Error::BadNumber},
         {"1e+", Error::BadNumber},
@@ -135,11 +161,11 @@ TEST(JsonReader, RejectsInvalidDocuments) {
         {"[-]", Error::BadNumber},
         {"e5", Error::Syntax},
         // Strings (§7)
-        {"\"\t\"", Error::Syntax},                // unescaped control characters
+        {"\"\t\"", Error::Syntax}, // unescaped control characters
         {"\"\n\"", Error::Syntax},
         {"\"\x1f\"", Error::Syntax},
         {"\"\0\""s, Error::Syntax},
-        {R"("\")", Error::Syntax},                // the escaped quote leaves it unterminated
+        {R"("\")", Error::Syntax}, // the escaped quote leaves it unterminated
         {R"("\x41")", Error::BadEscape},
         {R"("\U0041")", Error::BadEscape},
         {R"("\'")", Error::BadEscape},
@@ -148,34 +174,34 @@ TEST(JsonReader, RejectsInvalidDocuments) {
         {R"("\u12g4")", Error::BadEscape},
         {R"("\u")", Error::BadEscape},
         {R"("\ud800\u12")", Error::BadEscape},
-        {R"("\ud800")", Error::BadUtf8},          // lone high surrogate
-        {R"("\udc00")", Error::BadUtf8},          // lone low surrogate
-        {R"("\ude00\ud83d")", Error::BadUtf8},    // pair in the wrong order
+        {R"("\ud800")", Error::BadUtf8},       // lone high surrogate
+        {R"("\udc00")", Error::BadUtf8},       // lone low surrogate
+        {R"("\ude00\ud83d")", Error::BadUtf8}, // pair in the wrong order
         {R"("\ud800\u0041")", Error::BadUtf8},
         {R"("\ud800\ud800")", Error::BadUtf8},
         {R"("\ud800x")", Error::BadUtf8},
         {R"("\ud800\n")", Error::BadUtf8},
         {R"(["\ud800"])", Error::BadUtf8},
-        {R"({"\udfff":1})", Error::BadUtf8},      // keys are strings too
+        {R"({"\udfff":1})", Error::BadUtf8}, // keys are strings too
         // UTF-8 (§8.1, RFC 3629)
-        {"\"\xc0\xaf\"", Error::BadUtf8},         // overlong '/'
+        {"\"\xc0\xaf\"", Error::BadUtf8}, // overlong '/'
         {"\"\xc1\xbf\"", Error::BadUtf8},
-        {"\"\xe0\x80\xaf\"", Error::BadUtf8},     // overlong in three bytes
+        {"\"\xe0\x80\xaf\"", Error::BadUtf8}, // overlong in three bytes
         {"\"\xe0\x9f\xbf\"", Error::BadUtf8},
         {"\"\xf0\x80\x80\xaf\"", Error::BadUtf8}, // overlong in four bytes
         {"\"\xf0\x8f\xbf\xbf\"", Error::BadUtf8},
-        {"\"\xed\xa0\x80\"", Error::BadUtf8},     // an encoded surrogate (CESU-8)
+        {"\"\xed\xa0\x80\"", Error::BadUtf8}, // an encoded surrogate (CESU-8)
         {"\"\xed\xbf\xbf\"", Error::BadUtf8},
         {"\"\xf4\x90\x80\x80\"", Error::BadUtf8}, // above U+10FFFF
         {"\"\xf5\x80\x80\x80\"", Error::BadUtf8},
         {"\"\xff\"", Error::BadUtf8},
         {"\"\xfe\"", Error::BadUtf8},
-        {"\"\x80\"", Error::BadUtf8},             // a lone continuation byte
-        {"\"\xc3\"", Error::BadUtf8},             // truncated sequences
+        {"\"\x80\"", Error::BadUtf8}, // a lone continuation byte
+        {"\"\xc3\"", Error::BadUtf8}, // truncated sequences
         {"\"\xe2\x82\"", Error::BadUtf8},
         {"\"\xf0\x9f\x98\"", Error::BadUtf8},
-        {"\"\xc3\xa9\xa9\"", Error::BadUtf8},     // one continuation too many
-        {"\"\xe2\x82", Error::BadUtf8},           // and at the end of the input
+        {"\"\xc3\xa9\xa9\"", Error::BadUtf8}, // one continuation too many
+        {"\"\xe2\x82", Error::BadUtf8},       // and at the end of the input
     };
     for (const auto &c : cases)
         EXPECT_EQ(check(c.text), c.expected) << testing::PrintToString(c.text);
@@ -289,7 +315,8 @@ TEST(JsonReader, MemberIterationWithNestedValues) {
     // A nested value iterates like a top-level one.
     Value obj;
     for_each_member(v, [&](std::string_view k, Value m) {
-        if (key_is(k, "obj")) obj = m;
+        if (key_is(k, "obj"))
+            obj = m;
     });
     Value x;
     for_each_member(obj, [&](std::string_view, Value m) {
@@ -316,13 +343,14 @@ TEST(JsonReader, IterationStopsWhenTheCallbackSaysSo) {
 
 TEST(JsonReader, ElementIteration) {
     std::vector<std::pair<Kind, std::string>> got;
-    for_each_element(must_parse("[1,\"2\" , [3,[4]] ,{\"5\":[]},true,false,null,-0]"), [&](Value e) {
-        got.emplace_back(e.kind, std::string(e.raw));
-        return true;
-    });
+    for_each_element(must_parse("[1,\"2\" , [3,[4]] ,{\"5\":[]},true,false,null,-0]"),
+                     [&](Value e) {
+                         got.emplace_back(e.kind, std::string(e.raw));
+                         return true;
+                     });
     const std::vector<std::pair<Kind, std::string>> expected = {
-        {Kind::Number, "1"}, {Kind::String, "\"2\""},        {Kind::Array, "[3,[4]]"},
-        {Kind::Object, R"({"5":[]})"}, {Kind::True, "true"}, {Kind::False, "false"},
+        {Kind::Number, "1"},           {Kind::String, "\"2\""}, {Kind::Array, "[3,[4]]"},
+        {Kind::Object, R"({"5":[]})"}, {Kind::True, "true"},    {Kind::False, "false"},
         {Kind::Null, "null"},          {Kind::Number, "-0"},
     };
     EXPECT_EQ(got, expected);
@@ -367,14 +395,15 @@ TEST(JsonReader, KeyIsDecodesEscapes) {
     EXPECT_FALSE(key_is(R"(\n)", "\\n"));
     EXPECT_FALSE(key_is(R"(ab\u0063)", "ab"));
     EXPECT_FALSE(key_is(R"(ab\u0063)", "abcd"));
-    EXPECT_FALSE(key_is(R"(\u00)", "\u0000"));   // malformed raw keys never match
+    EXPECT_FALSE(key_is(R"(\u00)", "\u0000")); // malformed raw keys never match
     EXPECT_FALSE(key_is(R"(\ud800)", "\xed\xa0\x80"));
     EXPECT_FALSE(key_is("\\", "\\"));
     // Found through iteration.
     bool found = false;
     for_each_member(must_parse(R"({"op\u0000":1,"o\u0070":2})"), [&](std::string_view k, Value v) {
         std::uint64_t n = 0;
-        if (key_is(k, "op") && get_u64(v, n)) found = n == 2;
+        if (key_is(k, "op") && get_u64(v, n))
+            found = n == 2;
     });
     EXPECT_TRUE(found);
 }

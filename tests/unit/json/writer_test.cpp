@@ -2,8 +2,8 @@
 // numbers; everything it writes must parse back (with json/reader) to what went in.
 #include "json/writer.hpp"
 
-#include "json/reader.hpp"
 #include "json_printers.hpp"
+#include "json/reader.hpp"
 
 #include <gtest/gtest.h>
 
@@ -33,11 +33,15 @@ std::string round_trip(std::string_view s) {
 TEST(JsonWriter, CompactNestedDocumentWithAutomaticCommas) {
     std::string out;
     Writer w(out);
+    // The indentation shows the document's nesting.
+    // clang-format off
     w.begin_object()
         .key("id").number(std::uint64_t{7})
         .key("op").string("publish")
         .key("data").begin_object()
-            .key("n").begin_array().number(1).number(2).begin_array().end_array().number(3).end_array()
+            .key("n").begin_array()
+                .number(1).number(2).begin_array().end_array().number(3)
+            .end_array()
             .key("empty").begin_object().end_object()
             .key("ok").boolean(true)
             .key("no").boolean(false)
@@ -45,6 +49,7 @@ TEST(JsonWriter, CompactNestedDocumentWithAutomaticCommas) {
         .end_object()
         .key("info").raw(R"({"a":[1]})")
     .end_object();
+    // clang-format on
     EXPECT_EQ(out, R"({"id":7,"op":"publish","data":{"n":[1,2,[],3],"empty":{},"ok":true,)"
                    R"("no":false,"nothing":null},"info":{"a":[1]}})");
     Value v;
@@ -104,9 +109,17 @@ TEST(JsonWriter, NonFiniteDoublesAreNull) {
 }
 
 TEST(JsonWriter, DoublesReadBackExactly) {
-    const double values[] = {0.1, 1.0 / 3, -2.5e-300, 6.02214076e23, 1e21, 1e22, 123456.789,
-                             std::numeric_limits<double>::max(), std::numeric_limits<double>::min(),
-                             std::numeric_limits<double>::denorm_min(), 9007199254740993.0};
+    const double values[] = {0.1,
+                             1.0 / 3,
+                             -2.5e-300,
+                             6.02214076e23,
+                             1e21,
+                             1e22,
+                             123456.789,
+                             std::numeric_limits<double>::max(),
+                             std::numeric_limits<double>::min(),
+                             std::numeric_limits<double>::denorm_min(),
+                             9007199254740993.0};
     for (double d : values) {
         std::string out;
         Writer(out).number(d);
@@ -154,9 +167,9 @@ TEST(JsonWriter, StringRoundTrip) {
         "\"\\/",
         "\0\0"s,
         "caf\xc3\xa9",
-        "\xe2\x82\xac\xef\xbf\xbf",                     // 3-byte forms, U+FFFF
-        "\xf0\x9f\x98\x80\xf4\x8f\xbf\xbf",             // 4-byte forms, U+10FFFF
-        "\xe2\x80\xa8\xe2\x80\xa9",                     // U+2028/2029 are fine in JSON
+        "\xe2\x82\xac\xef\xbf\xbf",         // 3-byte forms, U+FFFF
+        "\xf0\x9f\x98\x80\xf4\x8f\xbf\xbf", // 4-byte forms, U+10FFFF
+        "\xe2\x80\xa8\xe2\x80\xa9",         // U+2028/2029 are fine in JSON
         std::string(5000, 'x') + "\n" + std::string(5000, '"'),
     };
     for (const auto &s : strings)
