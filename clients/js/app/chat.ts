@@ -262,53 +262,59 @@ class ChatApp {
     const now = Date.now();
     const state = this.client.state;
     let view: 'connected' | 'connecting' | 'disconnected';
-    let text = '';
+    // `spoken` is what the live region says; `shown` may add a countdown that changes every
+    // second, which is hidden from screen readers so they are not told each tick.
+    let spoken: string;
+    let countdown = '';
     let action: { label: string; run: () => void } | null = null;
     let visible = true;
     if (state === 'connected') {
       view = 'connected';
-      text = 'Back online';
       visible = now < this.backOnlineUntil;
+      spoken = visible ? 'Back online' : 'Connected';
     } else if (state === 'connecting') {
       const wait = this.retryAt - now;
       if (wait > 0) {
         view = 'disconnected';
-        const s = Math.ceil(wait / 1000);
-        text = `${this.everConnected ? 'Connection lost.' : 'Can’t reach the server.'} Reconnecting in ${s} s…`;
+        spoken = this.everConnected ? 'Connection lost. Reconnecting…' : 'Can’t reach the server. Retrying…';
+        countdown = `${this.everConnected ? 'Connection lost.' : 'Can’t reach the server.'} Reconnecting in ${Math.ceil(wait / 1000)} s…`;
         action = { label: 'Retry now', run: () => this.client.connect() };
       } else {
         view = 'connecting';
-        text = this.everConnected ? 'Reconnecting…' : 'Connecting…';
+        spoken = this.everConnected ? 'Reconnecting…' : 'Connecting…';
       }
     } else {
       view = 'disconnected';
       const r = this.stopReason;
       if (r && (r.code === ErrorCode.TokenExpired || r.code === 4002 || r.code === 4501 || r.code === ErrorCode.InvalidToken)) {
-        text = 'Your session has expired or is not valid. Sign in again to keep chatting.';
+        spoken = 'Your session has expired or is not valid. Sign in again to keep chatting.';
         action = { label: 'Sign out', run: () => this.signOut() };
       } else {
-        text = r ? `Disconnected: ${r.reason}.` : 'Disconnected.';
+        spoken = r ? `Disconnected: ${r.reason}.` : 'Disconnected.';
         action = { label: 'Reconnect', run: () => this.client.connect() };
       }
     }
     b.dataset.state = view;
     b.classList.toggle('banner--visible', visible);
-    b.setAttribute('aria-hidden', visible ? 'false' : 'true');
-    const content = h('div', { class: 'banner-inner' }, h('span', { class: 'banner-dot', 'aria-hidden': 'true' }), h('span', { class: 'banner-text' }, text));
-    if (action) {
-      const a = action;
-      const btn = h('button', { type: 'button', class: 'banner-action' }, a.label);
-      btn.addEventListener('click', a.run);
-      content.append(btn);
-    }
-    // Only touch the DOM when something changed (the banner is a live region).
-    const sig = `${view}|${visible}|${text}|${action?.label ?? ''}`;
+    const sig = `${view}|${visible}|${spoken}|${action?.label ?? ''}`;
     if (b.dataset.sig !== sig) {
       b.dataset.sig = sig;
+      const content = h('div', { class: 'banner-inner' },
+        h('span', { class: 'banner-dot', 'aria-hidden': 'true' }),
+        h('span', { class: 'banner-text' }, h('span', { class: countdown ? 'sr-only' : '' }, spoken), h('span', { class: 'banner-countdown', 'aria-hidden': 'true' })),
+      );
+      if (action) {
+        const a = action;
+        const btn = h('button', { type: 'button', class: 'banner-action', tabindex: visible ? undefined : -1 }, a.label);
+        btn.addEventListener('click', a.run);
+        content.append(btn);
+      }
       b.replaceChildren(content);
     }
+    const cd = b.querySelector('.banner-countdown');
+    if (cd && cd.textContent !== countdown) cd.textContent = countdown;
     const ticking = state !== 'connected' || visible;
-    if (ticking && this.bannerTicker === null) this.bannerTicker = setInterval(() => this.renderBanner(), 500);
+    if (ticking && this.bannerTicker === null) this.bannerTicker = setInterval(() => this.renderBanner(), 250);
     if (!ticking && this.bannerTicker !== null) {
       clearInterval(this.bannerTicker);
       this.bannerTicker = null;
@@ -564,7 +570,7 @@ class ChatApp {
     } else if (m.status === 'failed') {
       const status = h('div', { class: 'msg-status msg-status--failed', role: 'alert' },
         icon('alert'),
-        h('span', {}, m.error === 'offline' ? 'Not sent — you’re offline.' : 'Not sent.'),
+        h('span', {}, m.error === 'offline' ? 'Not sent — no connection.' : `Not sent — ${m.error ?? 'error'}.`),
         h('button', { type: 'button', class: 'link-button', 'data-action': 'retry', 'data-cid': m.cid ?? '' }, 'Retry'),
         h('span', { 'aria-hidden': 'true' }, '·'),
         h('button', { type: 'button', class: 'link-button link-button--muted', 'data-action': 'discard', 'data-cid': m.cid ?? '' }, 'Discard'),
