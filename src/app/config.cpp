@@ -219,8 +219,8 @@ void validate(const Config& c) {
     if (c.log_format != "text" && c.log_format != "json") throw std::invalid_argument("log-format must be text or json");
     if (c.loops > 1024) throw std::invalid_argument("loops must be at most 1024");
     if (c.durability != "full" && c.durability != "normal") throw std::invalid_argument("durability must be full or normal");
-    if (c.max_publication_size < 1 || c.max_publication_size > c.max_message_size)
-        throw std::invalid_argument("max-publication-size must be 1 byte to max-message-size");
+    if (c.max_publication_size < 1 || c.max_publication_size > (1ull << 30))
+        throw std::invalid_argument("max-publication-size must be 1 byte to 1 GiB");
     if (c.write_delay_us > 1000000) throw std::invalid_argument("write-delay must be at most 1000000 microseconds");
 }
 

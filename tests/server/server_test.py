@@ -202,7 +202,8 @@ def test_help_and_config(binary):
 
 
 def test_loops_follow_affinity(binary):
-    p = subprocess.Popen(["taskset", "-c", "0", binary, "serve", "--listen", "127.0.0.1:0", "--log-format", "json"],
+    p = subprocess.Popen(["taskset", "-c", "0", binary, "serve", "--listen", "127.0.0.1:0", "--log-format", "json",
+                          "--data", tempfile.mkdtemp(prefix="sb-test-")],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     p.stdout.readline()
     p.terminate()
@@ -333,7 +334,8 @@ def test_descriptor_exhaustion(binary):
     def limit():
         resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
 
-    p = subprocess.Popen([binary, "serve", "--listen", "127.0.0.1:0", "--loops", "1"], stdout=subprocess.PIPE,
+    p = subprocess.Popen([binary, "serve", "--listen", "127.0.0.1:0", "--loops", "1",
+                          "--data", tempfile.mkdtemp(prefix="sb-test-")], stdout=subprocess.PIPE,
                          stderr=subprocess.DEVNULL, text=True, preexec_fn=limit)
     try:
         port = int(p.stdout.readline().strip().rsplit(":", 1)[1])

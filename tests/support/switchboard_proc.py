@@ -5,6 +5,8 @@ configured), once it accepts connections; everything else it says goes to stderr
 """
 import os
 import re
+import shutil
+import tempfile
 import signal
 import subprocess
 import time
@@ -17,6 +19,12 @@ class Switchboard:
     def __init__(self, binary, *args, env=None, timeout=10.0):
         self.binary = binary
         self.args = ["serve", "--listen", "127.0.0.1:0", *args]
+        # Each server gets its own data directory unless the test names one: two servers must
+        # not share a database (the second would refuse to start).
+        self.own_data = None
+        if "--data" not in args:
+            self.own_data = tempfile.mkdtemp(prefix="sb-test-")
+            self.args += ["--data", self.own_data]
         self.env = env
         self.timeout = timeout
         self.proc = None
@@ -69,4 +77,8 @@ class Switchboard:
         return self.start()
 
     def __exit__(self, *exc):
-        self.stop()
+        try:
+            self.stop()
+        finally:
+            if self.own_data:
+                shutil.rmtree(self.own_data, ignore_errors=True)

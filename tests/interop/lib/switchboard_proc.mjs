@@ -3,6 +3,9 @@
 // `Switchboard serving http://HOST:PORT` (https when TLS is configured), once it accepts
 // connections; everything else it says goes to stderr (inherited here).
 import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const SERVING = /Switchboard serving (https?):\/\/([^:/\s]+):(\d+)/;
 const live = new Set();
@@ -18,6 +21,8 @@ export class Switchboard {
   constructor(binary, args = [], { env, timeout = 10000 } = {}) {
     this.binary = binary;
     this.args = ['serve', '--listen', '127.0.0.1:0', ...args];
+    // Its own data directory unless the test names one: servers must not share a database.
+    if (!args.includes('--data')) this.args.push('--data', mkdtempSync(join(tmpdir(), 'sb-test-')));
     this.env = env;
     this.timeout = timeout;
     this.proc = null;
