@@ -771,7 +771,10 @@ export class Client extends Emitter<ClientEvents> {
     // Refresh 30 s before expiry (half the remaining lifetime for short-lived tokens); retries
     // back off, and stop when the token ran out (the server then closes with 4002).
     let delay = Math.max(0, left - Math.min(30000, left / 2));
-    if (this.refreshAttempts > 0) delay = Math.min(this.backoff(this.refreshAttempts - 1), Math.max(0, left));
+    if (this.refreshAttempts > 0) {
+      if (left <= 0) return; // too late: the server closes with 4002 and the reconnect gets a new token
+      delay = Math.min(this.backoff(this.refreshAttempts - 1), left);
+    }
     const gen = this.generation;
     if (this.refreshTimer !== null) clearTimeout(this.refreshTimer);
     this.refreshTimer = setTimeout(() => {

@@ -461,6 +461,22 @@ describe('keep-alive and token refresh', () => {
     assert.equal(r2.op, 'refresh');
   });
 
+  test('refresh attempts stop once the token has run out', async () => {
+    const now = Date.now();
+    let n = 0;
+    const getToken = mock.fn(async () => {
+      if (++n > 1) throw new Error('auth service down');
+      return 'tok';
+    });
+    const { client } = await connectedClient(Client, { getToken }, { expires: Math.floor(now / 1000) + 10, ping: 0 });
+    client.on('error', () => {});
+    for (let i = 0; i < 40; i++) await tick(1000);
+    const calls = getToken.mock.callCount();
+    assert.ok(calls > 2 && calls < 12, `getToken called ${calls} times`);
+    for (let i = 0; i < 40; i++) await tick(1000);
+    assert.equal(getToken.mock.callCount(), calls, 'no more attempts after expiry');
+  });
+
   test('no refresh without getToken or without expiry', async () => {
     const { ws } = await connectedClient(Client, { token: 'x' }, { expires: Math.floor(Date.now() / 1000) + 60, ping: 0 });
     await tick(59_000);
