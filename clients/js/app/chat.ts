@@ -276,8 +276,8 @@ class ChatApp {
       const wait = this.retryAt - now;
       if (wait > 0) {
         view = 'disconnected';
-        spoken = this.everConnected ? 'Connection lost. Reconnecting…' : 'Can’t reach the server. Retrying…';
-        countdown = `${this.everConnected ? 'Connection lost.' : 'Can’t reach the server.'} Reconnecting in ${Math.ceil(wait / 1000)} s…`;
+        spoken = this.everConnected ? 'Connection lost. Reconnecting…' : 'Can’t connect to the server. Retrying…';
+        countdown = `${this.everConnected ? 'Offline. Reconnecting' : 'Can’t connect. Retrying'} in ${Math.ceil(wait / 1000)} s…`;
         action = { label: 'Retry now', run: () => this.client.connect() };
       } else {
         view = 'connecting';
