@@ -1,6 +1,7 @@
 #include "app/session.hpp"
 
 #include "app/server.hpp"
+#include "app/webapp.hpp"
 #include "base/log.hpp"
 #include "base/steady_ms.hpp"
 #include "http/response.hpp"
@@ -239,6 +240,10 @@ void Session::handle_request(const http::RequestHead& req, std::span<const std::
             if (inm && *inm == f->etag) return respond(304, {}, &req, {}, {{"ETag", f->etag}});
             return respond(200, f->body, &req, f->content_type, {{"ETag", f->etag}, {"Cache-Control", "no-cache"}});
         }
+    } else if (const EmbeddedFile* f = find_webapp_file(path)) {
+        auto inm = req.header("if-none-match");
+        if (inm && *inm == f->etag) return respond(304, {}, &req, {}, {{"ETag", f->etag}});
+        return respond(200, f->body, &req, f->content_type, {{"ETag", f->etag}, {"Cache-Control", "no-cache"}});
     } else if (path == "/" || path == "/index.html") {
         return respond(200, kLandingPage, &req, "text/html; charset=utf-8");
     }
