@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what Switchboard needs on Debian 12. Idempotent: with everything present it only
 # checks and returns. Usage: scripts/setup.sh [build|test]
-#   build  compilers and libraries (enough to build and run the server)
+#   build  compilers, libraries and Node.js/npm (enough to build and run the server; npm
+#          builds the embedded web app)
 #   test   also what the test suite drives: Chromium, python3-websockets, clang/libFuzzer,
 #          and the npm packages of tests/interop
 set -euo pipefail
@@ -13,7 +14,8 @@ test_pkgs=(libgtest-dev libgmock-dev clang-14 libclang-rt-14-dev python3 python3
 
 pkgs=("${build_pkgs[@]}")
 [ "$what" = test ] && pkgs+=("${test_pkgs[@]}")
-command -v node >/dev/null 2>&1 || { [ "$what" = test ] && pkgs+=(nodejs npm); }
+# npm builds the web app the server embeds (clients/js); any Node.js 18+ will do.
+command -v npm >/dev/null 2>&1 || pkgs+=(nodejs npm)
 
 missing=()
 for p in "${pkgs[@]}"; do

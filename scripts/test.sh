@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what is needed, builds, and runs the whole test suite:
 #   1. the normal build: unit tests, the WebSocket conformance suite, real-client tests
-#      (python3-websockets, Node's ws, Chromium), TLS;
+#      (python3-websockets, Node's ws, Chromium), TLS, the messaging hub (python3-websockets),
+#      the browser SDK's tests and the chat app end to end in Chromium;
 #   2. the same unit and conformance tests built with AddressSanitizer + UBSan;
 #   3. a smoke run of every libFuzzer target (FUZZ_SECONDS each, default 30).
 # Ends with ctest's summary of the normal build. Exit status is non-zero if anything failed.
@@ -14,7 +15,7 @@ status=0
 echo "== sanitizer build (ASan + UBSan)"
 if cmake --preset asan >/dev/null && cmake --build build/asan -j"$jobs"; then
   SB_SANITIZED=1 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-    ctest --test-dir build/asan --output-on-failure -R '^(unit|ws_conformance|python_websockets_test|server_test|tls_test)' \
+    ctest --test-dir build/asan --output-on-failure -R '^(unit|ws_conformance|python_websockets_test|server_test|tls_test|hub_test)' \
     > build/asan-ctest.log 2>&1 || { status=1; cat build/asan-ctest.log; }
   tail -n 3 build/asan-ctest.log
 else

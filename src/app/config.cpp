@@ -68,7 +68,7 @@ std::vector<Option> options(Config& c) {
         {"publish-rate", "N", "publications per second one connection may make, bursts of twice that (error 110 beyond); 0 = unlimited", &c.publish_rate},
         {"max-connections-per-user", "N", "connections one user may hold (close 4504 beyond); 0 = unlimited", &c.max_connections_per_user},
         {"max-connections-per-ip", "N", "connections from one IP address (close 4504 beyond); 0 = unlimited", &c.max_connections_per_ip},
-        {"connect-timeout", "SECONDS", "a client must send its connect command within this (close 4503)", &c.connect_timeout},
+        {"connect-timeout", "SECONDS", "a client must send its connect command within this (close 4004)", &c.connect_timeout},
     };
 }
 
@@ -156,8 +156,8 @@ void load_toml(const std::string& path, std::vector<Option>& opts) {
                 std::string spec = std::string(ns.first.str()) + ":";
                 for (auto&& kv : *opts_tbl) {
                     std::string v;
-                    if (auto b = kv.second.value<bool>()) v = *b ? "true" : "false";
-                    else if (auto n = kv.second.value<std::int64_t>()) v = std::to_string(*n);
+                    if (kv.second.is_boolean()) v = *kv.second.value<bool>() ? "true" : "false";
+                    else if (kv.second.is_integer()) v = std::to_string(*kv.second.value<std::int64_t>());
                     else throw std::invalid_argument("config " + path + ": namespaces." + std::string(ns.first.str()) + "." +
                                                      std::string(kv.first.str()) + ": expected a boolean or a number");
                     spec += std::string(kv.first.str()) + "=" + v + ",";

@@ -35,10 +35,10 @@ inline constexpr std::uint16_t kServerRequest = 4000;
 inline constexpr std::uint16_t kSlowConsumer = 4001;
 inline constexpr std::uint16_t kTokenExpired = 4002;
 inline constexpr std::uint16_t kBusy = 4003;
+inline constexpr std::uint16_t kNoConnect = 4004;
 inline constexpr std::uint16_t kBadRequest = 4500;
 inline constexpr std::uint16_t kInvalidToken = 4501;
 inline constexpr std::uint16_t kServerRequestFinal = 4502;
-inline constexpr std::uint16_t kNoConnect = 4503;
 inline constexpr std::uint16_t kTooManyConnections = 4504;
 inline constexpr bool reconnect(std::uint16_t code) noexcept { return code < 4500; }
 } // namespace disconnect

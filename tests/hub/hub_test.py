@@ -101,7 +101,7 @@ async def test_connect_timeout():
     with Switchboard(BIN, "--connect-timeout", "1") as sb:
         c = await HubClient(sb.ws_url).open()
         code = await c.wait_closed(5)
-        check("no connect within --connect-timeout closes with 4503", code == 4503, code)
+        check("no connect within --connect-timeout closes with 4004", code == 4004, code)
 
 
 # ---------------------------------------------------------------- ordering

@@ -52,10 +52,10 @@ export const CloseCode = {
   SlowConsumer: 4001,
   TokenExpired: 4002,
   ServerBusy: 4003,
+  ConnectTimeout: 4004,
   BadRequest: 4500,
   InvalidToken: 4501,
   DisconnectedNoReconnect: 4502,
-  ConnectTimeout: 4503,
   TooManyConnections: 4504,
 } as const;
 

@@ -243,3 +243,28 @@ TEST_F(ConfigTest, InvalidTomlFiles) {
 
 } // namespace
 } // namespace switchboard::app
+
+TEST_F(ConfigTest, NamespaceTablesBecomeSpecs) {
+    std::string path = toml("token_secret = \"s\"\napi_key = \"k\"\nallow_anonymous = false\n"
+                            "[namespaces.news]\nhistory_size = 100\ndurable = true\npresence = false\n"
+                            "[namespaces.feed]\npublish = true\n");
+    auto r = parse({"--config", path});
+    EXPECT_EQ(r.config.token_secret, "s");
+    EXPECT_EQ(r.config.api_key, "k");
+    EXPECT_FALSE(r.config.allow_anonymous);
+    ASSERT_EQ(r.config.namespaces.size(), 2u);
+    // toml++ keeps keys sorted.
+    EXPECT_EQ(r.config.namespaces[0], "feed:publish=true,");
+    EXPECT_EQ(r.config.namespaces[1], "news:durable=true,history_size=100,presence=false,");
+    // A flag replaces the file's list, like every list option.
+    EXPECT_EQ(parse({"--config", path, "--namespace", "x:publish"}).config.namespaces,
+              (std::vector<std::string>{"x:publish"}));
+    EXPECT_NE(error_of({"--config", toml("[namespaces.bad]\nhistory_size = \"lots\"\n")}).find("namespaces.bad"),
+              std::string::npos);
+}
+
+TEST_F(ConfigTest, HubOptionsValidated) {
+    EXPECT_NE(error_of({"--durability", "sometimes"}).find("durability"), std::string::npos);
+    EXPECT_NE(error_of({"--max-publication-size", "0"}).find("max-publication-size"), std::string::npos);
+    EXPECT_EQ(parse({"--durability", "normal"}).config.durability, "normal");
+}
