@@ -383,7 +383,15 @@ void Session::check_backpressure() {
     if (buffered_amount() > ctx_.server.config().max_send_buffer) pause_reading(true);
 }
 
-void Session::on_drained() { pause_reading(false); }
+void Session::on_drained() {
+    if (!hub_paused_) pause_reading(false);
+}
+
+void Session::pause_input(bool paused) {
+    hub_paused_ = paused;
+    if (paused) pause_reading(true);
+    else if (buffered_amount() <= ctx_.server.config().max_send_buffer) pause_reading(false);
+}
 
 void Session::on_closed(std::uint16_t code, std::string_view reason) {
     if (client_) client_->on_closed(); // no more deliveries once closing

@@ -66,6 +66,7 @@ class Session final : public net::Stream, private ws::ConnectionIo, private hub:
     // hub::ClientIo
     void send_text(std::string_view text) override;
     void disconnect(std::uint16_t code, std::string_view reason) override;
+    void pause_input(bool paused) override;
 
     void handle_api(const http::RequestHead& req, std::span<const std::uint8_t> body);
     void respond_raw(int status, std::string_view body, bool keep_alive, bool head_only, std::string_view content_type,
@@ -91,6 +92,7 @@ class Session final : public net::Stream, private ws::ConnectionIo, private hub:
     std::unique_ptr<hub::Client> client_; // the hub endpoint's protocol state
     std::uint64_t api_ticket_ = 0;        // non-zero while a server-API request waits for the hub
     bool api_keep_alive_ = false;
+    bool hub_paused_ = false;             // the hub client waits for answers: don't read
     std::uint32_t deadline_ms_ = 0; // HTTP head/idle timeout; after a WebSocket close, the EOF wait
     std::uint32_t broadcast_index_ = 0;
     Endpoint endpoint_ = Endpoint::None;

@@ -57,6 +57,16 @@ std::string render_metrics(const std::vector<LoopContext*>& loops) {
     metric(o, "switchboard_bytes_in_total", "counter", "Bytes read from sockets.", sum_net(&net::LoopStats::bytes_in));
     metric(o, "switchboard_bytes_out_total", "counter", "Bytes written to sockets.", sum_net(&net::LoopStats::bytes_out));
     metric(o, "switchboard_write_calls_total", "counter", "write/writev system calls (coalescing shows as bytes per call).", sum_net(&net::LoopStats::write_calls));
+    auto sum_hub = [&](Counter hub::Shard::Stats::*f) {
+        std::uint64_t n = 0;
+        for (auto* l : loops) n += (l->shard->stats.*f).get();
+        return n;
+    };
+    metric(o, "switchboard_hub_clients", "gauge", "Connections on the messaging hub endpoint.", sum_hub(&hub::Shard::Stats::clients));
+    metric(o, "switchboard_hub_channels", "gauge", "Channels with state in memory (owned by some loop).", sum_hub(&hub::Shard::Stats::channels));
+    metric(o, "switchboard_hub_publications_total", "counter", "Publications given an offset (durable ones once committed).", sum_hub(&hub::Shard::Stats::publications));
+    metric(o, "switchboard_hub_deliveries_total", "counter", "Publications, joins and leaves written to subscribers.", sum_hub(&hub::Shard::Stats::deliveries));
+    metric(o, "switchboard_hub_commit_failures_total", "counter", "Durable publications whose commit failed (answered with an error).", sum_hub(&hub::Shard::Stats::commit_failures));
     const char* ename = "switchboard_errors_total";
     metric(o, ename, "counter", "Errors by kind.", sum(&AppStats::http_4xx), "kind=\"http_4xx\"");
     metric(o, ename, nullptr, nullptr, sum(&AppStats::http_5xx), "kind=\"http_5xx\"");

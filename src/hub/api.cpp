@@ -287,8 +287,8 @@ void call_api(Shard& shard, std::string_view method, std::string_view body, ApiD
                     .key("loop").number(std::uint64_t{s.index()})
                     .key("clients").number(std::uint64_t{s.clients().size()})
                     .key("channels").number(std::uint64_t{s.owned_channels()})
-                    .key("publications").number(s.publications)
-                    .key("deliveries").number(s.deliveries)
+                    .key("publications").number(s.stats.publications.get())
+                    .key("deliveries").number(s.stats.deliveries.get())
                     .end_object();
                 return part;
             },

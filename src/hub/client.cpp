@@ -63,12 +63,32 @@ void Client::flush() {
     if (out_.capacity() > 64 * 1024) out_.shrink_to_fit();
 }
 
+void Client::sent_to_owner() {
+    if (++in_flight_ >= kMaxInFlight && !input_paused_) {
+        input_paused_ = true;
+        io_.pause_input(true);
+    }
+}
+
+void Client::answered() {
+    if (in_flight_) --in_flight_;
+    if (input_paused_ && in_flight_ <= kMaxInFlight / 2 && !closed_) {
+        input_paused_ = false;
+        io_.pause_input(false);
+    }
+}
+
 void Client::on_text(std::string_view frame) {
     if (closed_) return;
     in_frame_ = true;
     bool bad = false;
+    std::uint32_t commands = 0;
     for_each_line(frame, [&](std::string_view line) {
         if (bad || closed_) return;
+        if (++commands > kMaxCommandsPerFrame) {
+            bad = true;
+            return;
+        }
         json::Value v;
         if (json::parse(line, v) != json::Error::None) {
             bad = true;
@@ -84,7 +104,10 @@ void Client::on_text(std::string_view frame) {
     });
     in_frame_ = false;
     flush();
-    if (bad && !closed_) io_.disconnect(disconnect::kBadRequest, "bad request: each line must be a JSON object with an id");
+    if (bad && !closed_)
+        io_.disconnect(disconnect::kBadRequest, commands > kMaxCommandsPerFrame
+                                                    ? "bad request: too many commands in one frame"
+                                                    : "bad request: each line must be a JSON object with an id");
 }
 
 void Client::handle(const Command& c) {
@@ -200,10 +223,12 @@ void Client::subscribe(const Command& c) {
     subs_.emplace(name, Sub{lc, 0, c.id, false});
     msg::Subscribe m{name, lc, ClientRef{shard_.index(), id_}, c.id, client_id_, client_info_, c.has_recover,
                      std::string(c.epoch), c.offset, std::min(c.history, ns->history_size)};
+    sent_to_owner();
     shard_.send(lc->owner, std::move(m));
 }
 
 void Client::on_subscribed(msg::SubscribeDone& m) {
+    answered();
     auto it = subs_.find(m.lc->name);
     if (it == subs_.end() || it->second.active || it->second.cmd != m.cmd || it->second.lc != m.lc) {
         // Unsubscribed before the owner answered; the Unsubscribe already balanced it.
@@ -274,6 +299,7 @@ void Client::publish(const Command& c) {
     if (!take_publish_token()) return reply_error(c.id, ErrorCode::TooManyRequests);
     std::string channel(c.channel);
     unsigned owner = shard_.hub().owner_of(channel);
+    sent_to_owner();
     shard_.send(owner, msg::Publish{std::move(channel), std::string(c.data.raw), client_info_,
                                     ClientRef{shard_.index(), id_}, c.id, {}});
 }
@@ -303,10 +329,12 @@ void Client::query(const Command& c, msg::QueryKind kind) {
     q.limit = c.has_limit ? std::min(c.limit, ns->history_size) : ns->history_size;
     q.reverse = c.reverse;
     unsigned owner = shard_.hub().owner_of(channel);
+    sent_to_owner();
     shard_.send(owner, std::move(q));
 }
 
 void Client::on_reply(msg::Reply& m) {
+    answered();
     if (m.error != ErrorCode::None) return reply_error(m.cmd, m.error);
     reply_ok(m.cmd, m.result);
 }

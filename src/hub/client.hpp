@@ -26,6 +26,8 @@ class ClientIo {
     virtual void deliver(const ws::FramedMessage& m) = 0;
     /// Sends a disconnect push if there is room, then closes with `code`.
     virtual void disconnect(std::uint16_t code, std::string_view reason) = 0;
+    /// Stops or resumes reading the peer's frames (too many commands waiting for owners).
+    virtual void pause_input(bool paused) = 0;
 
   protected:
     ~ClientIo() = default;
@@ -34,6 +36,13 @@ class ClientIo {
 /// Not thread-safe; lives on its loop as long as its connection.
 class Client {
   public:
+    /// Commands waiting for another loop's answer, per client. At this many the connection is
+    /// not read until half of them are answered, which bounds the loops' inboxes by the number
+    /// of clients rather than by how fast they can write.
+    static constexpr std::uint32_t kMaxInFlight = 1024;
+    /// Commands in one frame: more is a protocol error (4500).
+    static constexpr std::uint32_t kMaxCommandsPerFrame = 1024;
+
     Client(Shard& shard, ClientIo& io, std::string ip);
     ~Client();
     Client(const Client&) = delete;
@@ -81,6 +90,8 @@ class Client {
                     const NamespaceOptions** ns);
     void leave(Subs::iterator it);
     bool take_publish_token();
+    void sent_to_owner();
+    void answered();
 
     void reply_ok(std::uint32_t id, std::string_view result);
     void reply_error(std::uint32_t id, ErrorCode e);
@@ -101,7 +112,9 @@ class Client {
     std::int64_t refilled_ms_ = 0;
     Subs subs_;
     std::string out_; // replies gathered while one frame is handled: one frame back
+    std::uint32_t in_flight_ = 0;
     bool in_frame_ = false;
+    bool input_paused_ = false;
     bool connected_ = false;
     bool counted_ = false;
     bool closed_ = false;

@@ -72,10 +72,14 @@ void Shard::handle(Message& m) {
 std::uint64_t Shard::add_client(Client* c) {
     std::uint64_t id = next_client_++;
     clients_.emplace(id, c);
+    stats.clients.set(clients_.size());
     return id;
 }
 
-void Shard::remove_client(std::uint64_t id) noexcept { clients_.erase(id); }
+void Shard::remove_client(std::uint64_t id) noexcept {
+    clients_.erase(id);
+    stats.clients.set(clients_.size());
+}
 
 Client* Shard::client(std::uint64_t id) const noexcept {
     auto it = clients_.find(id);
@@ -154,6 +158,7 @@ OwnedChannel* Shard::owned(const std::string& name, bool create) {
     if (ch->epoch.empty()) ch->epoch = new_epoch();
     OwnedChannel* p = ch.get();
     owned_.emplace(name, std::move(ch));
+    stats.channels.set(owned_.size());
     return p;
 }
 
@@ -178,7 +183,7 @@ void Shard::on(msg::Deliver& m) {
     LocalChannel* lc = m.lc;
     if (lc->active.empty()) return;
     host_.begin_fanout(m.frame);
-    deliveries += lc->active.size();
+    stats.deliveries.add(lc->active.size());
     // A delivery may close a slow consumer, which then leaves the list.
     for_each_self_removing(lc->active, [&m](Client* c) { c->deliver(m.frame); });
     host_.end_fanout();
@@ -257,7 +262,7 @@ void Shard::on(msg::Release& m) {
 void Shard::commit(OwnedChannel& ch, std::uint64_t offset, std::int64_t time_ms, std::string pub_json) {
     ch.top = offset;
     if (ch.assigned < offset) ch.assigned = offset;
-    ++publications;
+    stats.publications.add();
     scratch_.clear();
     append_pub_push(scratch_, ch.name, pub_json);
     ch.history.append(offset, time_ms, std::move(pub_json));
@@ -319,6 +324,7 @@ void Shard::on_committed(const std::vector<std::uint64_t>& tickets, bool ok) {
             // gap), so take no new publications until every one in flight is settled, then
             // continue from the last committed offset.
             ch.poisoned = true;
+            stats.commit_failures.add();
             reply(p.reply, p.cmd, p.api, ErrorCode::Internal, {});
         }
         if (ch.poisoned && ch.in_flight == 0) {
@@ -370,6 +376,7 @@ void Shard::on_tick() {
         if (unused && (ch.ns->durable || ch.history.empty())) it = owned_.erase(it);
         else ++it;
     }
+    stats.channels.set(owned_.size());
 }
 
 } // namespace switchboard::hub

@@ -14,9 +14,7 @@
 #include <unordered_map>
 #include <vector>
 
-namespace switchboard::net {
-class Loop;
-}
+#include "net/loop.hpp"
 
 namespace switchboard::hub {
 
@@ -79,8 +77,15 @@ class Shard {
     /// The store committed (ok) or failed these durable publications, in append order.
     void on_committed(const std::vector<std::uint64_t>& tickets, bool ok);
 
-    // Counters for /metrics and the info API (written on this loop only).
-    std::uint64_t publications = 0, deliveries = 0;
+    /// Counters for /metrics and the info API: written on this loop only, read anywhere.
+    struct Stats {
+        net::Counter clients;        // gauge: hub connections on this loop
+        net::Counter channels;       // gauge: channels owned here
+        net::Counter publications;   // offsets assigned (and committed) here
+        net::Counter deliveries;     // publications written to a subscriber on this loop
+        net::Counter commit_failures;
+    };
+    Stats stats;
     std::size_t owned_channels() const noexcept { return owned_.size(); }
     /// Channels owned here with their subscriber counts (server API "channels").
     template <class F> void for_each_owned(F&& f) const {

@@ -82,6 +82,21 @@ async def test_protocol(sb):
     await c.raw('{"id":900,"op":"ping"}\n{"id":901,"op":"ping"}\n')
     got = {(await asyncio.wait_for(f, 5))["id"] for f in futs.values()}
     check("two commands in one frame get two replies", got == {900, 901}, got)
+    # Thousands of commands without waiting: the server stops reading while 1,024 wait for
+    # other loops, and answers every one.
+    n = 3000
+    futs = {i: asyncio.get_running_loop().create_future() for i in range(10000, 10000 + n)}
+    c.waiting.update(futs)
+    for start in range(10000, 10000 + n, 1000):
+        await c.raw("\n".join(json.dumps({"id": i, "op": "publish", "channel": f"chat:flood{i % 7}", "data": i})
+                              for i in range(start, start + 1000)))
+    replies = [await asyncio.wait_for(f, 20) for f in futs.values()]
+    check("3,000 pipelined publishes are all answered", all("result" in r for r in replies), replies[:1])
+    await c.raw("\n".join('{"id":%d,"op":"ping"}' % i for i in range(1, 1100)))
+    code = await c.wait_closed()
+    check("more than 1,024 commands in one frame close with 4500", code == 4500, code)
+
+    c = await HubClient(url).open()
     await c.raw("this is not json")
     code = await c.wait_closed()
     check("a frame that is not JSON closes with 4500", code == 4500, code)
