@@ -43,7 +43,18 @@ DecodeError decode_command(json::Value v, Command& c) noexcept {
     bool bad = false, has_id = false;
     json::for_each_member(v, [&](std::string_view k, json::Value m) {
         if (k.empty()) return;
-        switch (k[0]) {
+        // Dispatch on the first character for speed; a key starting with an escape ("\u0069d")
+        // is decoded first so it still matches.
+        char first = k[0];
+        if (first == '\\') {
+            if (k.size() > 16 * 6) return; // no field name of ours is this long, even escaped
+            std::string name; // `k` sits between quotes in the parsed text
+            if (!json::get_string(json::Value{json::Kind::String, std::string_view(k.data() - 1, k.size() + 2)}, name) ||
+                name.empty())
+                return;
+            first = name[0];
+        }
+        switch (first) {
         case 'i':
             if (json::key_is(k, "id")) has_id = read_u32(m, c.id) && c.id != 0;
             else if (json::key_is(k, "info")) {} // reserved
@@ -153,7 +164,8 @@ void append_client_info(std::string& out, std::string_view user, std::string_vie
 namespace {
 // `object` is a JSON object; its members are spliced after the ones already written.
 void splice_members(std::string& out, std::string_view object) {
-    if (object.size() > 2) {
+    auto first = object.find_first_not_of(" \t\r\n", 1);
+    if (first != std::string_view::npos && object[first] != '}') {
         out += ',';
         out += object.substr(1);
     } else {

@@ -241,9 +241,6 @@ TEST_F(ConfigTest, InvalidTomlFiles) {
     EXPECT_NE(error_of({"--config", toml("compression = \"brotli\"\n")}), "(no error)");
 }
 
-} // namespace
-} // namespace switchboard::app
-
 TEST_F(ConfigTest, NamespaceTablesBecomeSpecs) {
     std::string path = toml("token_secret = \"s\"\napi_key = \"k\"\nallow_anonymous = false\n"
                             "[namespaces.news]\nhistory_size = 100\ndurable = true\npresence = false\n"
@@ -268,3 +265,6 @@ TEST_F(ConfigTest, HubOptionsValidated) {
     EXPECT_NE(error_of({"--max-publication-size", "0"}).find("max-publication-size"), std::string::npos);
     EXPECT_EQ(parse({"--durability", "normal"}).config.durability, "normal");
 }
+
+} // namespace
+} // namespace switchboard::app

@@ -554,7 +554,6 @@ TEST(HubProtocol, KeysWhoseFirstCharacterIsEscapedAreDecoded) {
     // therefore decodes as NoId (the connection is closed with 4500) instead of a ping with id 7,
     // while {"i\u0064":7,...} works (test above). Fix: when k[0] == '\\', fall back to comparing
     // with key_is against every field name.
-    GTEST_SKIP() << "BUG: escaped first character of a key is ignored (protocol.cpp switch on k[0])";
     Command c;
     ASSERT_EQ(decode(R"({"\u0069d":7,"\u006fp":"ping"})", c), DecodeError::None);
     EXPECT_EQ(c.id, 7u);
@@ -757,7 +756,6 @@ TEST(HubProtocol, AppendPubPushOfAnEmptyObjectWithWhitespace) {
     // Today every caller passes compact objects built by append_publication/append_client_info,
     // so the bug is latent; the header promises "...publication's fields" for any object.
     // Expected: {"push":"pub","channel":"c"} (or any valid JSON with those two members).
-    GTEST_SKIP() << "BUG: splice_members treats \"{ }\" as an object with members";
     for (std::string_view object : {"{ }", "{\n}", "{ \t\r\n }"}) {
         std::string out;
         append_pub_push(out, "c", object);
