@@ -28,7 +28,28 @@ struct RxState {
 };
 
 enum class ConnState : uint8_t { NotStarted, Connecting, Handshaking, Open, Closing, Closed };
-enum class Role : uint8_t { Echo, Sender, Receiver, Idle };
+enum class Role : uint8_t { Echo, Sender, Receiver, Idle, Publisher, Subscriber };
+
+// Hub modes: where a connection is in its protocol set-up (docs/protocol.md: connect first,
+// then subscribe). Only a Ready connection counts as opened.
+enum class HubStage : uint8_t { WaitConnect, WaitSubscribe, Ready };
+
+/// Hub-mode state of one connection (publisher or subscriber).
+struct HubConn {
+    HubStage stage = HubStage::WaitConnect;
+    uint32_t channel = 0;     // subscriber: its channel index (NS:channel)
+    uint64_t last_offset = 0; // subscriber: offset of the last pub (or of the subscribe reply)
+    uint64_t last_seq = 0;    // subscriber: publisher sequence in the last pub's data
+    bool have_seq = false;
+    uint64_t next_k = 0;    // publisher: publishes made; publish k goes to channel k % C
+    uint64_t k_offset = 0;  // publisher: added to k to pick the channel (spreads publishers)
+    uint64_t rate_sent = 0; // publisher: publishes counted against --rate
+    uint32_t in_flight = 0; // publisher: publishes not yet answered
+    // Publisher, one entry per in-flight slot (the publish id is kPublishIdBase + slot):
+    std::vector<uint64_t> slot_sent_at; // send time, or 0 when the slot is free
+    std::vector<uint32_t> slot_channel; // channel index of the publish in the slot
+    std::vector<uint32_t> free_slots;
+};
 
 /// One client connection; owned by its Worker, which keeps it at a fixed index for its life
 /// (the index is the epoll user data).
@@ -49,6 +70,10 @@ struct Conn {
     std::vector<uint64_t> ring; // echo: send time per in-flight message (echo is ordered)
     OutBuf out;
     RxState rx;
+    HubConn hub;
+    // Hub modes: bytes of a text message that did not arrive in one piece (split over reads or
+    // fragmented). Its capacity is kept, so it allocates only while growing to the largest.
+    std::vector<uint8_t> msg;
     std::string handshake; // response bytes until the 101 is complete; freed once open
     std::string accept;    // expected Sec-WebSocket-Accept
 };

@@ -2,6 +2,7 @@
 // Shared run control. The main thread drives the phases; workers only read them.
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <string>
 
@@ -22,9 +23,15 @@ struct Control {
     // The broadcast sender publishes how many messages it sent once sending stops, so receivers
     // can tell when they are drained.
     std::atomic<uint64_t> broadcast_total{UINT64_MAX};
+    // Hub: once the publisher has stopped and every publish is answered, the highest offset
+    // acknowledged on each channel (sized --channels by run()), then `finals_ready`. Every
+    // subscriber must reach its channel's final offset: the end-to-end completeness check.
+    std::unique_ptr<std::atomic<uint64_t>[]> final_offsets;
+    std::atomic<bool> finals_ready{false};
     std::mutex error_mu;
     std::string first_error;
     std::string first_failure;
+    std::string first_violation; // hub: the first order violation, with the push that broke it
 
     void fail_run(const std::string& why) {
         {
@@ -36,6 +43,10 @@ struct Control {
     void note_failure(const std::string& why) {
         std::lock_guard lock(error_mu);
         if (first_failure.empty()) first_failure = why;
+    }
+    void note_violation(const std::string& what) {
+        std::lock_guard lock(error_mu);
+        if (first_violation.empty()) first_violation = what;
     }
 };
 

@@ -1,4 +1,5 @@
-// wsload: a WebSocket load generator for Switchboard (modes: echo, broadcast, idle).
+// wsload: a WebSocket load generator for Switchboard (modes: echo, broadcast, idle, and hub and
+// durable, which speak the client protocol of docs/protocol.md on /connection).
 //
 // Why our own tool: the numbers we publish must come from a client that is cheaper than the
 // server it measures. Each worker thread owns one epoll instance, one large read buffer and a
@@ -11,7 +12,8 @@
 //
 // Layout: options (command line), run (phases and threads), worker*.cpp (the epoll loop:
 // connections, I/O, frame parsing, per-role traffic), frame/out_buf/conn (wire format and
-// per-connection state), histogram/stats (counters), proc_sample (server CPU and memory),
+// per-connection state), hub_wire (the client protocol subset the hub modes speak),
+// histogram/stats (counters), proc_sample (server CPU and memory),
 // report (text and JSON output).
 
 #include "interrupt.hpp"

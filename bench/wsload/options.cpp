@@ -45,6 +45,10 @@ const char* mode_name(Mode m) {
         return "broadcast";
     case Mode::Idle:
         return "idle";
+    case Mode::Hub:
+        return "hub";
+    case Mode::Durable:
+        return "durable";
     }
     return "?";
 }
@@ -60,21 +64,36 @@ void print_usage(FILE* f) {
         "             in-flight window; reports deliveries/s and sender-to-receiver latency\n"
         "  idle       N connections to /echo held for --duration seconds; reports the server's\n"
         "             memory per connection (needs --server-pid)\n"
+        "  hub        Switchboard client protocol on /connection: N subscribers + 1 publisher;\n"
+        "             subscriber i subscribes to NS:(i % C), the publisher publishes round-robin\n"
+        "             over the C channels with --window publishes unacknowledged; reports\n"
+        "             deliveries/s, acknowledged publishes/s, latency, and checks that every\n"
+        "             subscriber sees offsets increasing by exactly 1 (any violation fails)\n"
+        "  durable    P publisher connections only (--connections P), each with --window\n"
+        "             publishes in flight to NS:(k % C); reports acknowledged publishes/s and\n"
+        "             ack latency (for a durable namespace: group commit through the server)\n"
+        "             (hub, durable: the server needs the namespace with publish and anonymous,\n"
+        "             and --publish-rate 0 or one above the load)\n"
         "\n"
         "options:\n"
         "  --host ADDR          IPv4 loopback address (default 127.0.0.1)\n"
         "  --port N             server port (required)\n"
-        "  --path P             request path (default /echo, or /broadcast)\n"
-        "  --connections N      echo: connections (16); broadcast: receivers (100);\n"
-        "                       idle: connections (1000); at most 19500 in all\n"
+        "  --path P             request path (default /echo, /broadcast, or /connection)\n"
+        "  --connections N      echo: connections (16); broadcast: receivers, hub: subscribers\n"
+        "                       (100); idle: connections (1000); durable: publishers (16);\n"
+        "                       at most 19500 in all\n"
         "  --size S             payload bytes per message (64; broadcast needs >= 16, 32 with\n"
-        "                       --text)\n"
+        "                       --text; hub and durable: bytes of the data string, >= 32)\n"
         "  --pipeline P         echo: messages in flight per connection (1)\n"
         "  --duration D         measured seconds; idle: hold time, alias --hold (5)\n"
         "  --warmup W           seconds of load before measuring (1)\n"
         "  --text | --binary    message opcode (binary)\n"
-        "  --rate M             broadcast: sender messages/s, 0 = only window-bound (0)\n"
-        "  --window W           broadcast: sender messages in flight (32)\n"
+        "  --rate M             broadcast: sender messages/s; hub, durable: publishes/s in all;\n"
+        "                       0 = only window-bound (0)\n"
+        "  --window W           broadcast: sender messages in flight; hub, durable: publishes\n"
+        "                       not yet acknowledged, per publisher (32)\n"
+        "  --channels C         hub, durable: channels NS:0 .. NS:C-1 (1)\n"
+        "  --namespace NS       hub, durable: channel namespace (bench; durable: dbench)\n"
         "  --threads T          worker threads, each with its own epoll (1)\n"
         "  --server-pid PID     sample the server's CPU (/proc/PID/stat) and RSS\n"
         "  --connect-timeout S  give up on connections not open after S seconds (30)\n"
@@ -87,15 +106,19 @@ void print_usage(FILE* f) {
         "  wsload echo --port 8080 --connections 64 --pipeline 16 --duration 10 --server-pid PID\n"
         "  wsload broadcast --port 8080 --connections 1000 --rate 1000 --json\n"
         "  wsload idle --port 8080 --connections 19000 --threads 2 --sources 4 --server-pid PID\n"
+        "  wsload hub --port 8080 --connections 1000 --size 64 --window 32 --server-pid PID\n"
+        "  wsload durable --port 8080 --connections 16 --window 64 --channels 1000\n"
         "\n"
-        "exit status: 0 ok, 1 validation errors or lost connections, 2 aborted (protocol error,\n"
-        "failed handshake), 64 bad usage\n",
+        "exit status: 0 ok, 1 validation errors (hub: order violations, missing deliveries,\n"
+        "publish errors) or lost connections, 2 aborted (protocol error, failed handshake,\n"
+        "refused connect or subscribe), 64 bad usage\n",
         f);
 }
 
 Config parse_args(int argc, char** argv) {
     Config cfg;
-    if (argc < 2) throw std::invalid_argument("missing MODE (echo, broadcast or idle)");
+    if (argc < 2)
+        throw std::invalid_argument("missing MODE (echo, broadcast, idle, hub or durable)");
     const std::string_view mode = argv[1];
     if (mode == "echo")
         cfg.mode = Mode::Echo;
@@ -103,11 +126,17 @@ Config parse_args(int argc, char** argv) {
         cfg.mode = Mode::Broadcast;
     else if (mode == "idle")
         cfg.mode = Mode::Idle;
+    else if (mode == "hub")
+        cfg.mode = Mode::Hub;
+    else if (mode == "durable")
+        cfg.mode = Mode::Durable;
     else
         throw std::invalid_argument("unknown mode '" + std::string(mode) + "'");
 
     bool have_connections = false;
     bool have_size = false;
+    bool have_binary = false;
+    bool have_channels = false;
     for (int i = 2; i < argc; ++i) {
         std::string arg = argv[i];
         std::string value;
@@ -145,9 +174,10 @@ Config parse_args(int argc, char** argv) {
             cfg.warmup = parse_double(arg, next(), 0, 600);
         else if (arg == "--text")
             cfg.text = true;
-        else if (arg == "--binary")
+        else if (arg == "--binary") {
             cfg.text = false;
-        else if (arg == "--server-pid")
+            have_binary = true;
+        } else if (arg == "--server-pid")
             cfg.server_pid = static_cast<int>(parse_uint(arg, next(), 1, 1u << 30));
         else if (arg == "--json")
             cfg.json = true;
@@ -161,6 +191,11 @@ Config parse_args(int argc, char** argv) {
             cfg.connect_timeout = parse_double(arg, next(), 0.1, 600);
         else if (arg == "--sources")
             cfg.sources = static_cast<uint32_t>(parse_uint(arg, next(), 1, 250));
+        else if (arg == "--channels") {
+            cfg.channels = static_cast<uint32_t>(parse_uint(arg, next(), 1, 1'000'000));
+            have_channels = true;
+        } else if (arg == "--namespace")
+            cfg.ns = next();
         else if (arg == "--deflate")
             throw std::invalid_argument("--deflate: permessage-deflate is not implemented");
         else
@@ -168,14 +203,20 @@ Config parse_args(int argc, char** argv) {
     }
 
     if (cfg.port == 0) throw std::invalid_argument("--port is required");
-    if (cfg.path.empty()) cfg.path = cfg.mode == Mode::Broadcast ? "/broadcast" : "/echo";
+    if (cfg.path.empty())
+        cfg.path = cfg.mode == Mode::Broadcast ? "/broadcast"
+                   : is_hub_mode(cfg.mode)     ? "/connection"
+                                               : "/echo";
     if (cfg.path[0] != '/' || cfg.path.size() > 512 ||
         cfg.path.find_first_of(" \r\n\"\\") != std::string::npos)
         throw std::invalid_argument("--path must start with '/', contain no spaces, quotes or "
                                     "backslashes and be at most 512 bytes");
     if (!have_connections)
-        cfg.connections = cfg.mode == Mode::Echo ? 16 : cfg.mode == Mode::Broadcast ? 100 : 1000;
-    const uint32_t total = cfg.connections + (cfg.mode == Mode::Broadcast ? 1 : 0);
+        cfg.connections = cfg.mode == Mode::Echo                                 ? 16
+                          : cfg.mode == Mode::Broadcast || cfg.mode == Mode::Hub ? 100
+                          : cfg.mode == Mode::Durable                            ? 16
+                                                                                 : 1000;
+    const uint32_t total = total_connections(cfg);
     if (total > kMaxConnections)
         throw std::invalid_argument("at most " + std::to_string(kMaxConnections) +
                                     " connections in all (the fd limit is 20000)");
@@ -186,6 +227,28 @@ Config parse_args(int argc, char** argv) {
             throw std::invalid_argument(
                 "broadcast: --size must be >= " + std::to_string(2 * field_width) +
                 " (timestamp and sequence are embedded)");
+    }
+    if (is_hub_mode(cfg.mode)) {
+        // The client protocol is JSON in text frames; the payload fields are hex digits.
+        if (have_binary) throw std::invalid_argument(std::string(mode) + ": frames are text");
+        cfg.text = true;
+        if (cfg.size < kHubMinSize)
+            throw std::invalid_argument(std::string(mode) +
+                                        ": --size must be >= " + std::to_string(kHubMinSize) +
+                                        " (timestamp and sequence are embedded)");
+        if (cfg.ns.empty()) cfg.ns = cfg.mode == Mode::Hub ? "bench" : "dbench";
+        // Channel names are pasted into JSON unescaped (docs/protocol.md: printable ASCII, no
+        // spaces); the namespace is the part before the first ':'.
+        if (cfg.ns.size() > 200 || cfg.ns.find_first_of(" :\"\\#") != std::string::npos ||
+            std::any_of(cfg.ns.begin(), cfg.ns.end(),
+                        [](char ch) { return ch <= 0x20 || ch >= 0x7f; }))
+            throw std::invalid_argument("--namespace: printable ASCII without spaces, quotes, "
+                                        "backslashes, ':' or '#', at most 200 bytes");
+        const uint64_t frame = cfg.size + 512;
+        if (frame * cfg.window * publisher_count(cfg) > kMaxOutBytesTotal)
+            throw std::invalid_argument("publishers * window * size exceeds 4 GiB");
+    } else if (have_channels || !cfg.ns.empty()) {
+        throw std::invalid_argument("--channels and --namespace are for hub and durable");
     }
     if (cfg.mode == Mode::Echo) {
         const uint64_t frame = cfg.size + 14;

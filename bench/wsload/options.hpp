@@ -8,7 +8,7 @@
 
 namespace wsload {
 
-enum class Mode { Echo, Broadcast, Idle };
+enum class Mode { Echo, Broadcast, Idle, Hub, Durable };
 
 /// A validated run description. Built once by parse_args() on the main thread, then shared
 /// read-only with every worker for the whole run.
@@ -30,8 +30,24 @@ struct Config {
     uint32_t window = 32;
     double connect_timeout = 30.0;
     uint32_t sources = 1;
+    // hub and durable: the Switchboard client protocol (docs/protocol.md) on /connection.
+    uint32_t channels = 1;
+    std::string ns; // channel namespace: channels are "<ns>:<k % channels>"
     sockaddr_in addr{};
 };
+
+// Modes that speak the client protocol (JSON text frames) instead of raw echo/broadcast frames.
+inline bool is_hub_mode(Mode m) { return m == Mode::Hub || m == Mode::Durable; }
+// Connections the run opens: broadcast and hub add one sender (the publisher) to --connections.
+inline uint32_t total_connections(const Config& cfg) {
+    return cfg.connections + (cfg.mode == Mode::Broadcast || cfg.mode == Mode::Hub ? 1 : 0);
+}
+// Publisher connections: hub has one, durable has --connections.
+inline uint32_t publisher_count(const Config& cfg) {
+    return cfg.mode == Mode::Hub ? 1 : cfg.mode == Mode::Durable ? cfg.connections : 0;
+}
+// The payload of a hub publish starts with two 16-digit hex fields: send time and sequence.
+inline constexpr uint64_t kHubMinSize = 32;
 
 const char* mode_name(Mode m);
 void print_usage(FILE* f);

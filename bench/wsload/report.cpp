@@ -16,6 +16,7 @@ struct Figures {
     double msgs_per_s = 0;
     double mb_per_s = 0;
     double sent_per_s = 0;
+    double acked_per_s = 0; // hub modes
     bool have_server = false;
     double server_cpu = 0;
     double msgs_per_server_cpu = 0;
@@ -36,6 +37,7 @@ Figures derive(const Config& cfg, const RunResult& r) {
     f.msgs_per_s = static_cast<double>(all.msgs_rx) * f.per_s;
     f.mb_per_s = static_cast<double>(all.payload_rx) * f.per_s / 1e6;
     f.sent_per_s = static_cast<double>(all.msgs_tx) * f.per_s;
+    f.acked_per_s = static_cast<double>(all.acks) * f.per_s;
     f.have_server = s0.ok && s1.ok;
     f.server_cpu = f.have_server ? s1.cpu_s - s0.cpu_s : 0.0;
     f.msgs_per_server_cpu =
@@ -95,18 +97,52 @@ void print_json(const Config& cfg, const RunResult& r, const Figures& f) {
     add(",\"wire_rx_mb_per_s\":%.3f,\"wire_tx_mb_per_s\":%.3f",
         static_cast<double>(all.wire_rx) * f.per_s / 1e6,
         static_cast<double>(all.wire_tx) * f.per_s / 1e6);
-    add(",\"latency_us\":{\"p50\":%.1f,\"p90\":%.1f,\"p99\":%.1f,\"max\":%.1f,\"mean\":%.1f,"
-        "\"n\":%llu}",
-        us(all.lat.percentile(0.50)), us(all.lat.percentile(0.90)), us(all.lat.percentile(0.99)),
-        us(all.lat.max()), all.lat.mean() / 1e3, static_cast<unsigned long long>(all.lat.count()));
+    add(",\"latency_us\":{\"p50\":%.1f,\"p90\":%.1f,\"p99\":%.1f,", us(all.lat.percentile(0.50)),
+        us(all.lat.percentile(0.90)), us(all.lat.percentile(0.99)));
+    if (is_hub_mode(cfg.mode)) add("\"p999\":%.1f,", us(all.lat.percentile(0.999)));
+    add("\"max\":%.1f,\"mean\":%.1f,\"n\":%llu}", us(all.lat.max()), all.lat.mean() / 1e3,
+        static_cast<unsigned long long>(all.lat.count()));
     if (cfg.mode == Mode::Broadcast)
         add(",\"sender_self\":{\"msgs\":%llu,\"p50_us\":%.1f,\"p99_us\":%.1f}",
             static_cast<unsigned long long>(all.self_rx), us(all.self_lat.percentile(0.5)),
             us(all.self_lat.percentile(0.99)));
+    if (is_hub_mode(cfg.mode)) {
+        add(",\"namespace\":\"%s\",\"channels\":%u,\"publishers\":%u,\"subscribers\":%u",
+            json_escape(cfg.ns).c_str(), cfg.channels, publisher_count(cfg),
+            cfg.mode == Mode::Hub ? cfg.connections : 0);
+        add(",\"acked\":%llu,\"acked_per_s\":%.1f", static_cast<unsigned long long>(all.acks),
+            f.acked_per_s);
+        if (cfg.mode == Mode::Hub) add(",\"deliveries_per_s\":%.1f", f.msgs_per_s);
+        add(",\"ack_latency_us\":{\"p50\":%.1f,\"p90\":%.1f,\"p99\":%.1f,\"p999\":%.1f,"
+            "\"max\":%.1f,\"n\":%llu}",
+            us(all.ack_lat.percentile(0.50)), us(all.ack_lat.percentile(0.90)),
+            us(all.ack_lat.percentile(0.99)), us(all.ack_lat.percentile(0.999)),
+            us(all.ack_lat.max()), static_cast<unsigned long long>(all.ack_lat.count()));
+        add(",\"order_violations\":%llu,\"order_gaps\":%llu,\"order_backwards\":%llu,"
+            "\"undelivered\":%llu,\"publish_errors\":%llu,\"setup_failed\":%llu,"
+            "\"reordered\":%llu,\"ack_offset_errors\":%llu",
+            static_cast<unsigned long long>(all.order_violations),
+            static_cast<unsigned long long>(all.order_gaps),
+            static_cast<unsigned long long>(all.order_backwards),
+            static_cast<unsigned long long>(all.undelivered),
+            static_cast<unsigned long long>(all.publish_errors),
+            static_cast<unsigned long long>(all.setup_failed),
+            static_cast<unsigned long long>(all.reordered),
+            static_cast<unsigned long long>(all.ack_offset_errors));
+        if (cfg.mode == Mode::Hub)
+            add(",\"completeness_checked\":%s", r.finals_checked ? "true" : "false");
+        j += ",\"violation\":\"" + json_escape(r.first_violation) + "\"";
+        j += ",\"ack_offsets\":\"" + json_escape(r.first_ack_offsets) + "\"";
+    }
     add(",\"loadgen_cpu_s\":%.3f", r.loadgen_cpu);
-    if (f.have_server)
+    if (f.have_server) {
         add(",\"server_cpu_s\":%.3f,\"msgs_per_server_cpu_s\":%.1f", f.server_cpu,
             f.msgs_per_server_cpu);
+        if (cfg.mode == Mode::Hub)
+            add(",\"deliveries_per_server_cpu_s\":%.1f", f.msgs_per_server_cpu);
+        else if (cfg.mode == Mode::Durable)
+            add(",\"acked_per_server_cpu_s\":%.1f", f.msgs_per_server_cpu);
+    }
     if (r.s1.rss_kb >= 0)
         add(",\"server_rss_kb\":%ld,\"server_rss_anon_kb\":%ld,\"server_threads\":%ld", r.s1.rss_kb,
             r.s1.rss_anon_kb, r.s1.threads);
@@ -152,6 +188,18 @@ void print_text(const Config& cfg, const RunResult& r, const Figures& f) {
                     "rate %s\n",
                     cfg.connections, static_cast<unsigned long long>(cfg.size), cfg.window,
                     rate_text.c_str());
+    else if (cfg.mode == Mode::Hub)
+        std::printf("  load         1 publisher + %u subscribers, %u channel%s (%s:0..%u), "
+                    "%llu-byte data, window %u, rate %s\n",
+                    cfg.connections, cfg.channels, cfg.channels == 1 ? "" : "s", cfg.ns.c_str(),
+                    cfg.channels - 1, static_cast<unsigned long long>(cfg.size), cfg.window,
+                    rate_text.c_str());
+    else if (cfg.mode == Mode::Durable)
+        std::printf("  load         %u publishers, %u channel%s (%s:0..%u), %llu-byte data, "
+                    "window %u each, rate %s in all\n",
+                    cfg.connections, cfg.channels, cfg.channels == 1 ? "" : "s", cfg.ns.c_str(),
+                    cfg.channels - 1, static_cast<unsigned long long>(cfg.size), cfg.window,
+                    rate_text.c_str());
     else
         std::printf("  load         %u idle connections\n", r.total);
     std::printf("  connected    %u/%u in %.3f s (%.0f/s)\n", r.opened_at_start, r.total,
@@ -166,8 +214,30 @@ void print_text(const Config& cfg, const RunResult& r, const Figures& f) {
                         static_cast<unsigned long long>(all.msgs_tx), f.sent_per_s);
             std::printf("  delivered    %llu to receivers (%.0f msg/s, %.2f MB/s payload)\n",
                         static_cast<unsigned long long>(all.msgs_rx), f.msgs_per_s, f.mb_per_s);
+        } else if (is_hub_mode(cfg.mode)) {
+            std::printf("  published    %llu sent, %llu acknowledged (%.0f/s)\n",
+                        static_cast<unsigned long long>(all.msgs_tx),
+                        static_cast<unsigned long long>(all.acks), f.acked_per_s);
+            std::printf("  ack us       p50 %.1f  p90 %.1f  p99 %.1f  p999 %.1f  max %.1f  "
+                        "(publish sent -> reply)\n",
+                        us(all.ack_lat.percentile(0.50)), us(all.ack_lat.percentile(0.90)),
+                        us(all.ack_lat.percentile(0.99)), us(all.ack_lat.percentile(0.999)),
+                        us(all.ack_lat.max()));
         }
-        if (cfg.mode != Mode::Idle) {
+        if (cfg.mode == Mode::Hub) {
+            std::printf("  delivered    %llu to subscribers (%.0f/s, %.2f MB/s of data)\n",
+                        static_cast<unsigned long long>(all.msgs_rx), f.msgs_per_s, f.mb_per_s);
+            std::printf("  latency us   p50 %.1f  p90 %.1f  p99 %.1f  p999 %.1f  max %.1f  "
+                        "(publish sent -> pub received, n=%llu)\n",
+                        us(all.lat.percentile(0.50)), us(all.lat.percentile(0.90)),
+                        us(all.lat.percentile(0.99)), us(all.lat.percentile(0.999)),
+                        us(all.lat.max()), static_cast<unsigned long long>(all.lat.count()));
+        }
+        if (is_hub_mode(cfg.mode)) {
+            std::printf("  wire         rx %.2f MB/s  tx %.2f MB/s\n",
+                        static_cast<double>(all.wire_rx) * f.per_s / 1e6,
+                        static_cast<double>(all.wire_tx) * f.per_s / 1e6);
+        } else if (cfg.mode != Mode::Idle) {
             std::printf("  latency us   p50 %.1f  p90 %.1f  p99 %.1f  max %.1f  (n=%llu)\n",
                         us(all.lat.percentile(0.50)), us(all.lat.percentile(0.90)),
                         us(all.lat.percentile(0.99)), us(all.lat.max()),
@@ -185,7 +255,12 @@ void print_text(const Config& cfg, const RunResult& r, const Figures& f) {
         if (f.have_server) {
             std::printf("  server CPU   %.2f s (%.0f%% of one core)", f.server_cpu,
                         r.window > 0 ? 100.0 * f.server_cpu / r.window : 0.0);
-            if (cfg.mode != Mode::Idle)
+            if (cfg.mode == Mode::Hub)
+                std::printf(", %.0f deliveries per server CPU-second", f.msgs_per_server_cpu);
+            else if (cfg.mode == Mode::Durable)
+                std::printf(", %.0f acknowledged publishes per server CPU-second",
+                            f.msgs_per_server_cpu);
+            else if (cfg.mode != Mode::Idle)
                 std::printf(", %.0f msg per server CPU-second", f.msgs_per_server_cpu);
             std::printf("\n");
         }
@@ -201,6 +276,35 @@ void print_text(const Config& cfg, const RunResult& r, const Figures& f) {
         std::printf("  server RSS   %ld kB (anon %ld kB), %ld threads\n", r.s1.rss_kb,
                     r.s1.rss_anon_kb, r.s1.threads);
     }
+    if (cfg.mode == Mode::Hub && (r.measured || all.order_violations || all.undelivered)) {
+        if (all.order_violations == 0 && all.undelivered == 0)
+            std::printf("  order        ok: every pub had offset previous + 1 on its channel%s\n",
+                        r.finals_checked ? ", and every subscriber got every acknowledged one"
+                                         : " (completeness not checked: the publisher never "
+                                           "drained)");
+        else
+            std::printf("  order        FAIL: %llu violations (%llu gaps, %llu backwards), %llu "
+                        "offsets never delivered\n",
+                        static_cast<unsigned long long>(all.order_violations),
+                        static_cast<unsigned long long>(all.order_gaps),
+                        static_cast<unsigned long long>(all.order_backwards),
+                        static_cast<unsigned long long>(all.undelivered));
+        if (!r.first_violation.empty())
+            std::printf("  first violation: %s\n", r.first_violation.c_str());
+    }
+    if (is_hub_mode(cfg.mode) && r.measured && all.ack_offset_errors == 0 &&
+        !all.ack_ranges.empty())
+        std::printf("  ack offsets  ok: consecutive on every channel\n");
+    if (is_hub_mode(cfg.mode) && all.ack_offset_errors)
+        std::printf("  ack offsets  FAIL: %llu offsets missing or given twice; first: %s\n",
+                    static_cast<unsigned long long>(all.ack_offset_errors),
+                    r.first_ack_offsets.c_str());
+    if (is_hub_mode(cfg.mode) && (all.publish_errors || all.setup_failed || all.reordered))
+        std::printf("  hub          publish errors %llu, set-up failures %llu, publisher order "
+                    "reversed %llu\n",
+                    static_cast<unsigned long long>(all.publish_errors),
+                    static_cast<unsigned long long>(all.setup_failed),
+                    static_cast<unsigned long long>(all.reordered));
     std::printf("  errors       %llu", static_cast<unsigned long long>(f.errors));
     if (f.errors)
         std::printf(" (mismatch %llu, seq %llu, gaps %llu, dup %llu, unexpected %llu, "
@@ -236,6 +340,14 @@ void print_report(const Config& cfg, const RunResult& r) {
         print_json(cfg, r, f);
     else
         print_text(cfg, r, f);
+    // The hub benchmark doubles as an ordering test: a violation must not pass unnoticed in a
+    // script that only keeps the numbers.
+    if (cfg.mode == Mode::Hub && (r.all.order_violations || r.all.undelivered))
+        std::fprintf(stderr,
+                     "wsload: FAIL: %llu order violations, %llu offsets never delivered%s%s\n",
+                     static_cast<unsigned long long>(r.all.order_violations),
+                     static_cast<unsigned long long>(r.all.undelivered),
+                     r.first_violation.empty() ? "" : "; first: ", r.first_violation.c_str());
 }
 
 } // namespace wsload

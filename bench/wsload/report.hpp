@@ -25,9 +25,12 @@ struct RunResult {
     ServerSample after_close;     // after every connection was closed
     Stats all;                    // every worker's counters merged
     bool drain_timed_out = false;
+    bool finals_checked = false; // hub: subscribers were checked against the final offsets
     bool aborted = false;
-    std::string first_error;   // why the run aborted
-    std::string first_failure; // first connection-level failure, even when not fatal
+    std::string first_error;       // why the run aborted
+    std::string first_failure;     // first connection-level failure, even when not fatal
+    std::string first_violation;   // hub: first order violation
+    std::string first_ack_offsets; // hub modes: first channel whose acked offsets are not lo..hi
 };
 
 // Prints to stdout. Whether the run was interrupted is read from g_interrupted (interrupt.hpp).

@@ -25,7 +25,7 @@ int run(const Config& cfg) {
     // Each connection is one fd; make sure the soft limit allows what the hard limit does.
     rlimit rl{};
     getrlimit(RLIMIT_NOFILE, &rl);
-    const uint32_t total = cfg.connections + (cfg.mode == Mode::Broadcast ? 1 : 0);
+    const uint32_t total = total_connections(cfg);
     if (rl.rlim_cur < total + 64) {
         rl.rlim_cur = std::min<rlim_t>(rl.rlim_max, total + 256);
         setrlimit(RLIMIT_NOFILE, &rl);
@@ -40,14 +40,19 @@ int run(const Config& cfg) {
         std::fprintf(stderr, "wsload: idle without --server-pid reports no memory figures\n");
 
     Control ctl;
+    if (cfg.mode == Mode::Hub) {
+        ctl.final_offsets = std::make_unique<std::atomic<uint64_t>[]>(cfg.channels);
+        for (uint32_t ch = 0; ch < cfg.channels; ++ch) ctl.final_offsets[ch].store(0);
+    }
     const ServerSample before_connect = sample_server(cfg.server_pid);
     const uint32_t threads = std::min(cfg.threads, total);
     std::vector<std::unique_ptr<Worker>> workers;
     for (uint32_t t = 0; t < threads; ++t) {
-        // Connection i goes to thread i % T; the broadcast sender is connection 0 on thread 0.
+        // Connection i goes to thread i % T; the broadcast sender and the hub publisher are
+        // connection 0 on thread 0.
         const uint32_t count = total / threads + (t < total % threads ? 1 : 0);
-        workers.push_back(
-            std::make_unique<Worker>(cfg, ctl, t, count, cfg.mode == Mode::Broadcast && t == 0));
+        const bool sender = (cfg.mode == Mode::Broadcast || cfg.mode == Mode::Hub) && t == 0;
+        workers.push_back(std::make_unique<Worker>(cfg, ctl, t, count, sender));
     }
     std::vector<std::thread> pool;
     const uint64_t t_start = mono_ns();
@@ -63,7 +68,8 @@ int run(const Config& cfg) {
     };
     auto set_phase = [&](Phase p) { ctl.phase.store(p, std::memory_order_release); };
 
-    // Connect: every connection open or failed, bounded by --connect-timeout.
+    // Connect: every connection open or failed, bounded by --connect-timeout. In the hub modes
+    // "open" means connected and subscribed, so that no publish precedes a subscription.
     sleep_until(t_start + static_cast<uint64_t>(cfg.connect_timeout * 1e9),
                 [&] { return stop() || ctl.opened.load() + ctl.failed.load() >= total; });
     const uint64_t t_connected = mono_ns();
@@ -72,6 +78,8 @@ int run(const Config& cfg) {
     // Without the sender there is nothing to measure.
     if (cfg.mode == Mode::Broadcast && !stop() && !ctl.sender_open.load())
         ctl.fail_run("broadcast sender did not connect");
+    if (cfg.mode == Mode::Hub && !stop() && !ctl.sender_open.load())
+        ctl.fail_run("hub publisher did not connect");
 
     ServerSample s0, s1;
     double cpu0 = 0, cpu1 = 0;
@@ -126,12 +134,33 @@ int run(const Config& cfg) {
     r.s1 = s1;
     r.after_close = after_close;
     for (auto& w : workers) r.all.merge(w->stats);
+    // Every publish of the run was acknowledged with an offset; per channel they must be
+    // consecutive (assuming nobody else publishes to these channels meanwhile).
+    for (size_t ch = 0; ch < r.all.ack_ranges.size(); ++ch) {
+        const AckRange& a = r.all.ack_ranges[ch];
+        if (a.count == 0) continue;
+        const uint64_t span = a.hi - a.lo + 1;
+        // lo + ... + hi; one of the two factors is even (unsigned wrap-around is intended).
+        const uint64_t want_sum =
+            span % 2 == 0 ? span / 2 * (a.lo + a.hi) : (a.lo + a.hi) / 2 * span;
+        if (span == a.count && a.sum == want_sum) continue;
+        r.all.ack_offset_errors += span > a.count   ? span - a.count
+                                   : a.count > span ? a.count - span
+                                                    : 1;
+        if (r.first_ack_offsets.empty())
+            r.first_ack_offsets = cfg.ns + ":" + std::to_string(ch) + ": " +
+                                  std::to_string(a.count) +
+                                  " publishes acknowledged with offsets " + std::to_string(a.lo) +
+                                  ".." + std::to_string(a.hi);
+    }
     r.drain_timed_out = drain_timed_out;
+    r.finals_checked = ctl.finals_ready.load();
     r.aborted = ctl.abort.load();
     {
         std::lock_guard lock(ctl.error_mu);
         r.first_error = ctl.first_error;
         r.first_failure = ctl.first_failure;
+        r.first_violation = ctl.first_violation;
     }
 
     print_report(cfg, r);

@@ -8,6 +8,7 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <string>
@@ -23,15 +24,40 @@ Worker::Worker(const Config& cfg, Control& ctl, uint32_t index, uint32_t count, 
     hdr_len_ = client_header_len(cfg.size);
     frame_len_ = hdr_len_ + cfg.size;
     has_seq_ = cfg.size >= field_width_;
+    hub_mode_ = is_hub_mode(cfg.mode);
+    // Connection i of the run is local connection i / T of thread i % T (see run()).
+    const uint32_t threads = std::min(cfg.threads, total_connections(cfg));
     for (uint32_t i = 0; i < count; ++i) {
+        Conn& c = conns_[i];
+        const uint64_t global = uint64_t{i} * threads + index;
         Role r = Role::Idle;
         if (cfg.mode == Mode::Echo)
             r = Role::Echo;
         else if (cfg.mode == Mode::Broadcast)
             r = (has_sender && i == 0) ? Role::Sender : Role::Receiver;
-        conns_[i].role = r;
+        else if (cfg.mode == Mode::Hub)
+            r = (has_sender && i == 0) ? Role::Publisher : Role::Subscriber;
+        else if (cfg.mode == Mode::Durable)
+            r = Role::Publisher;
+        c.role = r;
+        if (r == Role::Subscriber)
+            c.hub.channel = static_cast<uint32_t>((global - 1) % cfg.channels);
+        if (r == Role::Publisher) {
+            publishers_.push_back(i);
+            // Durable publishers start at different channels so that they do not move in step.
+            c.hub.k_offset = cfg.mode == Mode::Durable ? global : 0;
+        }
     }
-    if (has_sender) sender_ = 0;
+    if (has_sender && cfg.mode == Mode::Broadcast) sender_ = 0;
+    if (hub_mode_) {
+        padding_.resize(cfg.size - kHubMinSize);
+        for (size_t i = 0; i < padding_.size(); ++i) padding_[i] = static_cast<char>('a' + i % 26);
+        const size_t longest = hub::publish_len(cfg.ns, cfg.channels - 1, cfg.size);
+        publish_frame_max_ = client_header_len(longest) + longest;
+        if (!publishers_.empty())
+            rate_per_publisher_ = cfg.rate / static_cast<double>(publisher_count(cfg));
+        if (!publishers_.empty()) stats.ack_ranges.assign(cfg.channels, AckRange{});
+    }
     source_offset_ = index;
     build_templates();
 }
@@ -90,6 +116,7 @@ void Worker::enter_phase(Phase p) {
     if (p == Phase::Warmup) {
         rate_start_ = mono_ns();
         rate_sent_ = 0;
+        for (const uint32_t id : publishers_) conns_[id].hub.rate_sent = 0;
     } else if (p == Phase::Drain) {
         if (sender_ >= 0) {
             const Conn& s = conns_[static_cast<size_t>(sender_)];
@@ -97,6 +124,7 @@ void Worker::enter_phase(Phase p) {
                                        std::memory_order_release);
         }
     } else if (p == Phase::Closing) {
+        if (cfg_.mode == Mode::Hub) count_undelivered();
         for (uint32_t id = 0; id < conns_.size(); ++id) {
             Conn& c = conns_[id];
             if (c.state == ConnState::Open) {
@@ -117,12 +145,22 @@ void Worker::check_progress(Phase p) {
         if (now_ - last_drain_check_ < 1'000'000) return;
         last_drain_check_ = now_;
         const uint64_t total = ctl_.broadcast_total.load(std::memory_order_acquire);
+        if (cfg_.mode == Mode::Hub && !publishers_.empty() &&
+            !ctl_.finals_ready.load(std::memory_order_relaxed) && publishers_idle())
+            publish_finals();
+        const bool finals = ctl_.finals_ready.load(std::memory_order_acquire);
         bool done = true;
         for (const auto& c : conns_) {
             if (c.state != ConnState::Open) continue;
             if ((c.role == Role::Echo || c.role == Role::Sender) && c.recv_seq != c.send_seq)
                 done = false;
             else if (c.role == Role::Receiver && (total == UINT64_MAX || c.recv_seq < total))
+                done = false;
+            else if (c.role == Role::Publisher && c.hub.in_flight != 0)
+                done = false;
+            else if (c.role == Role::Subscriber && c.hub.stage == HubStage::Ready &&
+                     (!finals || c.hub.last_offset < ctl_.final_offsets[c.hub.channel].load(
+                                                         std::memory_order_relaxed)))
                 done = false;
             if (!done) break;
         }
@@ -156,7 +194,8 @@ void Worker::run() {
         int timeout = 20;
         if (!pending_reads_.empty() || !pending_next_.empty())
             timeout = 0;
-        else if (sender_ >= 0 && cfg_.rate > 0 && (p == Phase::Warmup || p == Phase::Measure))
+        else if ((sender_ >= 0 || !publishers_.empty()) && cfg_.rate > 0 &&
+                 (p == Phase::Warmup || p == Phase::Measure))
             timeout = 1;
         const int n = ::epoll_wait(ep_, events_.data(), static_cast<int>(events_.size()), timeout);
         if (n < 0 && errno != EINTR) {
@@ -186,6 +225,7 @@ void Worker::run() {
         }
         pending_reads_.clear();
         pump_sender();
+        pump_publishers();
         flush_dirty();
         check_progress(p);
     }

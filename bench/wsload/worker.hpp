@@ -4,6 +4,7 @@
 #include "conn.hpp"
 #include "control.hpp"
 #include "frame.hpp"
+#include "hub_wire.hpp"
 #include "options.hpp"
 #include "stats.hpp"
 
@@ -13,6 +14,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <random>
+#include <string>
 #include <vector>
 
 namespace wsload {
@@ -48,6 +50,9 @@ class Worker {
     bool consume_handshake(Conn& c, const uint8_t* p, size_t n);
     void protocol_error(Conn& c, const char* what);
     void lost(Conn& c, const char* what, int err);
+    // Hub modes count a connection as opened only once its set-up is done (HubStage::Ready).
+    bool counted_open(const Conn& c) const { return !hub_mode_ || c.hub.stage == HubStage::Ready; }
+    void setup_lost();
     void close_conn(Conn& c);
 
     // worker_io.cpp: socket reads and coalesced writes.
@@ -71,6 +76,20 @@ class Worker {
     void queue_control(Conn& c, uint8_t opcode, const uint8_t* payload, size_t len);
     void pump_sender();
 
+    // worker_messages.cpp, hub and durable modes: the client protocol's roles.
+    void on_hub_open(Conn& c);
+    void on_hub_message(Conn& c, hub::Bytes m);
+    void on_hub_object(Conn& c, hub::Bytes o);
+    void on_hub_reply(Conn& c, const hub::Reply& r, hub::Bytes o);
+    void on_hub_pub(Conn& c, hub::Bytes o);
+    void queue_text(Conn& c, const uint8_t* payload, size_t len);
+    void queue_publish(Conn& c, uint64_t now);
+    void pump_publishers();
+    bool publishers_idle() const;
+    void publish_finals();
+    void count_undelivered();
+    void hub_failure(const char* what, hub::Bytes o);
+
     const Config& cfg_;
     Control& ctl_;
     std::vector<Conn> conns_;
@@ -88,6 +107,15 @@ class Worker {
     size_t frame_len_ = 0;
     bool has_seq_ = false;
     int64_t sender_ = -1;
+    // Hub modes.
+    bool hub_mode_ = false;
+    std::vector<uint32_t> publishers_; // connection ids with Role::Publisher
+    std::string padding_;              // the data string after its two hex fields
+    size_t publish_frame_max_ = 0;     // header + the longest publish command
+    double rate_per_publisher_ = 0;
+    hub::Bytes direct_;        // the message being delivered, when it is in one piece
+    bool hub_noted_ = false;   // this worker has reported its first hub failure
+    bool order_noted_ = false; // ... and its first order violation
     uint32_t next_start_ = 0;
     uint32_t source_offset_ = 0; // spreads threads over different source addresses
     uint32_t connecting_ = 0;

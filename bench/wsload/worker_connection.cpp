@@ -26,6 +26,8 @@ namespace {
 
 // RFC 6455 §1.3: the GUID every server appends to the key before hashing.
 constexpr std::string_view kWsGuid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+// docs/protocol.md: the JSON client protocol's subprotocol, offered by the hub modes.
+constexpr std::string_view kHubSubprotocol = "switchboard.v1.json";
 
 } // namespace
 
@@ -118,13 +120,17 @@ void Worker::finish_connect(uint32_t id) {
     req += "GET " + cfg_.path + " HTTP/1.1\r\nHost: " + cfg_.host + ":" +
            std::to_string(cfg_.port) +
            "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: " + key +
-           "\r\nSec-WebSocket-Version: 13\r\nUser-Agent: wsload\r\n\r\n";
+           "\r\nSec-WebSocket-Version: 13\r\n";
+    if (hub_mode_) req += "Sec-WebSocket-Protocol: " + std::string(kHubSubprotocol) + "\r\n";
+    req += "User-Agent: wsload\r\n\r\n";
 
     size_t cap = 512;
     if (c.role == Role::Echo)
         cap += frame_len_ * cfg_.pipeline;
     else if (c.role == Role::Sender)
         cap += frame_len_ * cfg_.window;
+    else if (c.role == Role::Publisher)
+        cap += publish_frame_max_ * cfg_.window;
     c.out.init(std::max(cap, req.size() + 256));
     bool grew = false;
     std::memcpy(c.out.reserve(req.size(), grew), req.data(), req.size());
@@ -168,6 +174,7 @@ bool Worker::consume_handshake(Conn& c, const uint8_t* p, size_t n) {
         return s;
     };
     bool upgrade_ok = false, connection_ok = false, accept_ok = false, extensions = false;
+    bool subprotocol_ok = true;
     size_t pos = line_end == std::string_view::npos ? head.size() : line_end + 2;
     while (pos < head.size()) {
         size_t e = head.find("\r\n", pos);
@@ -186,20 +193,23 @@ bool Worker::consume_handshake(Conn& c, const uint8_t* p, size_t n) {
             accept_ok = value == c.accept;
         else if (name == "sec-websocket-extensions")
             extensions = true;
+        else if (name == "sec-websocket-protocol" && hub_mode_)
+            subprotocol_ok = value == kHubSubprotocol;
     }
     // RFC 6455 §4.1: the client must fail the connection on any of these.
-    const char* bad = !upgrade_ok      ? "handshake: missing or wrong Upgrade header"
-                      : !connection_ok ? "handshake: missing or wrong Connection header"
-                      : !accept_ok     ? "handshake: wrong Sec-WebSocket-Accept"
-                      : extensions     ? "handshake: server chose an extension we did not offer"
-                                       : nullptr;
+    const char* bad = !upgrade_ok       ? "handshake: missing or wrong Upgrade header"
+                      : !connection_ok  ? "handshake: missing or wrong Connection header"
+                      : !accept_ok      ? "handshake: wrong Sec-WebSocket-Accept"
+                      : extensions      ? "handshake: server chose an extension we did not offer"
+                      : !subprotocol_ok ? "handshake: server chose a subprotocol we did not offer"
+                                        : nullptr;
     if (bad) {
         protocol_error(c, bad);
         return false;
     }
     c.state = ConnState::Open;
     --connecting_;
-    ctl_.opened.fetch_add(1, std::memory_order_relaxed);
+    if (counted_open(c)) ctl_.opened.fetch_add(1, std::memory_order_relaxed);
     std::string rest = c.handshake.substr(end + 4);
     std::string().swap(c.handshake);
     std::string().swap(c.accept);
@@ -226,14 +236,25 @@ void Worker::lost(Conn& c, const char* what, int err) {
         ++stats.handshake_failed;
         ctl_.failed.fetch_add(1, std::memory_order_relaxed);
         --connecting_;
+    } else if (!counted_open(c)) {
+        setup_lost();
     } else {
         ++stats.dropped;
         ctl_.lost.fetch_add(1, std::memory_order_relaxed);
     }
-    char buf[160];
-    std::snprintf(buf, sizeof buf, "%s%s%s", what, err ? ": " : "", err ? std::strerror(err) : "");
+    char buf[200];
+    std::snprintf(buf, sizeof buf, "%s%s%s%s",
+                  c.state == ConnState::Open && !counted_open(c) ? "before connect/subscribe "
+                                                                   "completed: "
+                                                                 : "",
+                  what, err ? ": " : "", err ? std::strerror(err) : "");
     ctl_.note_failure(buf);
     close_conn(c);
+}
+
+void Worker::setup_lost() {
+    ++stats.setup_failed;
+    ctl_.failed.fetch_add(1, std::memory_order_relaxed); // the connect phase waits for it
 }
 
 void Worker::close_conn(Conn& c) {

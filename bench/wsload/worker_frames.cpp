@@ -94,6 +94,16 @@ bool Worker::parse_frames(Conn& c, const uint8_t* p, size_t n) {
         if (rx.frame_opcode >= 0x8) {
             std::memcpy(rx.ctl.data() + rx.ctl_len, p, take);
             rx.ctl_len = static_cast<uint8_t>(rx.ctl_len + take);
+        } else if (hub_mode_) {
+            // Hub modes read whole JSON messages: in place when one frame holds the message and
+            // this read holds the frame (the common case), else gathered in c.msg.
+            if (rx.frame_fin && rx.msg_len == 0 && take == rx.payload_left) {
+                direct_ = hub::Bytes{p, take};
+            } else {
+                direct_ = {};
+                c.msg.insert(c.msg.end(), p, p + take);
+            }
+            rx.msg_len += take;
         } else {
             const size_t want = std::min(rx.field.size(), 2 * field_width_);
             if (rx.field_have < want) {
@@ -152,7 +162,10 @@ void Worker::on_control(Conn& c, uint8_t opcode) {
         return;
     }
     ++stats.server_closes;
-    ctl_.lost.fetch_add(1, std::memory_order_relaxed);
+    if (counted_open(c))
+        ctl_.lost.fetch_add(1, std::memory_order_relaxed);
+    else
+        ctl_.failed.fetch_add(1, std::memory_order_relaxed); // the connect phase waits for it
     stats.last_close_code = code;
     char buf[96];
     std::snprintf(buf, sizeof buf, "server sent close %u before we asked", unsigned{code});

@@ -1,16 +1,28 @@
 // Traffic per role: echo connections keep --pipeline messages in flight, the broadcast sender is
 // paced by its window and --rate, receivers check sequence numbers. All sends are memcpys of a
 // pre-masked template with the fields stamped in.
+//
+// Hub modes speak the client protocol (docs/protocol.md): publishers keep --window publishes
+// unanswered, subscribers check that offsets rise by exactly 1 on their channel. Commands are
+// composed in place in the output buffer and masked there; replies and pushes are scanned where
+// they lie in the read buffer (hub_wire.hpp). Nothing is allocated per message either way.
 #include "worker.hpp"
 
 #include "mono_clock.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
+#include <string>
 
 namespace wsload {
 
 void Worker::on_open(Conn& c) {
+    if (hub_mode_) {
+        // docs/protocol.md: connect must be the first command.
+        queue_text(c, reinterpret_cast<const uint8_t*>(hub::kConnect.data()), hub::kConnect.size());
+        return;
+    }
     if (c.role == Role::Sender) ctl_.sender_open.store(true, std::memory_order_release);
     if (c.role == Role::Echo) {
         c.ring.assign(cfg_.pipeline, 0);
@@ -21,6 +33,18 @@ void Worker::on_open(Conn& c) {
 
 void Worker::on_message(Conn& c, uint8_t opcode, uint64_t len) {
     const RxState& rx = c.rx;
+    if (hub_mode_) {
+        const hub::Bytes m = direct_.p ? direct_ : hub::Bytes{c.msg.data(), c.msg.size()};
+        direct_ = {};
+        if (c.state == ConnState::Open) {
+            if (opcode != kOpText || m.n != len)
+                ++stats.mismatches;
+            else
+                on_hub_message(c, m);
+        }
+        c.msg.clear(); // keeps its capacity
+        return;
+    }
     if (c.state != ConnState::Open) return; // after our close: drain silently
     switch (c.role) {
     case Role::Echo: {
@@ -79,6 +103,8 @@ void Worker::on_message(Conn& c, uint8_t opcode, uint64_t len) {
         return;
     }
     case Role::Idle:
+    case Role::Publisher:
+    case Role::Subscriber:
         ++stats.unexpected;
         return;
     }
@@ -131,6 +157,294 @@ void Worker::pump_sender() {
         rate_sent_ += n;
     }
     for (uint64_t i = 0; i < n; ++i) queue_broadcast(c, now);
+}
+
+} // namespace wsload
+
+namespace wsload {
+
+void Worker::queue_text(Conn& c, const uint8_t* payload, size_t len) {
+    const size_t h = client_header_len(len);
+    uint8_t* dst = out_reserve(c, h + len);
+    write_client_header(dst, kOpText, len, c.mask);
+    std::memcpy(dst + h, payload, len);
+    mask_payload(dst + h, len, c.mask64);
+    c.out.commit(h + len);
+    mark_dirty(static_cast<uint32_t>(&c - conns_.data()));
+}
+
+void Worker::hub_failure(const char* what, hub::Bytes o) {
+    // The first failure of the run is reported; building its text costs an allocation, so
+    // each worker builds one at most (a flood of the same failure must not slow the run).
+    if (hub_noted_) return;
+    hub_noted_ = true;
+    std::string s(what);
+    s += ": ";
+    s.append(reinterpret_cast<const char*>(o.p), std::min<size_t>(o.n, 200));
+    if (o.n > 200) s += "...";
+    ctl_.note_failure(s);
+}
+
+void Worker::on_hub_message(Conn& c, hub::Bytes m) {
+    // docs/protocol.md "Frames": one or more JSON objects separated by '\n'.
+    const uint8_t* p = m.p;
+    const uint8_t* const end = m.p + m.n;
+    while (p < end) {
+        const void* nl = std::memchr(p, '\n', static_cast<size_t>(end - p));
+        const uint8_t* e = nl ? static_cast<const uint8_t*>(nl) : end;
+        if (e > p) on_hub_object(c, hub::Bytes{p, static_cast<size_t>(e - p)});
+        if (c.state != ConnState::Open) return;
+        p = e + 1;
+    }
+}
+
+void Worker::on_hub_object(Conn& c, hub::Bytes o) {
+    switch (hub::classify(o)) {
+    case hub::Kind::Pub:
+        on_hub_pub(c, o);
+        return;
+    case hub::Kind::Reply: {
+        hub::Reply r;
+        if (!hub::parse_reply(o, r)) {
+            ++stats.mismatches;
+            hub_failure("unreadable reply", o);
+            return;
+        }
+        on_hub_reply(c, r, o);
+        return;
+    }
+    case hub::Kind::OtherPush:
+        // join/leave are off in the bench namespaces; unsubscribe and disconnect pushes mean
+        // the server ended something we are measuring.
+        ++stats.unexpected;
+        hub_failure("unexpected push", o);
+        return;
+    case hub::Kind::Garbage:
+        ++stats.mismatches;
+        hub_failure("neither a reply nor a push", o);
+        return;
+    }
+}
+
+void Worker::on_hub_reply(Conn& c, const hub::Reply& r, hub::Bytes o) {
+    HubConn& h = c.hub;
+    auto refused = [&](const char* what) {
+        // A refused connect or subscribe means the server is not set up for this benchmark
+        // (namespace, anonymous access, limits): nothing valid can be measured.
+        ++stats.setup_failed;
+        ctl_.failed.fetch_add(1, std::memory_order_relaxed);
+        std::string why(what);
+        why += ": ";
+        why.append(reinterpret_cast<const char*>(o.p), std::min<size_t>(o.n, 200));
+        ctl_.fail_run(why);
+        close_conn(c);
+    };
+    auto ready = [&] {
+        h.stage = HubStage::Ready;
+        if (c.role == Role::Publisher) {
+            h.slot_sent_at.assign(cfg_.window, 0);
+            h.slot_channel.assign(cfg_.window, 0);
+            h.free_slots.resize(cfg_.window);
+            for (uint32_t i = 0; i < cfg_.window; ++i) h.free_slots[i] = cfg_.window - 1 - i;
+            ctl_.sender_open.store(true, std::memory_order_release);
+        }
+        ctl_.opened.fetch_add(1, std::memory_order_relaxed);
+    };
+    if (r.id == hub::kConnectId && h.stage == HubStage::WaitConnect) {
+        if (!r.ok) return refused("connect refused");
+        if (c.role != Role::Subscriber) return ready();
+        h.stage = HubStage::WaitSubscribe;
+        uint8_t cmd[512];
+        const size_t n = hub::write_subscribe(cmd, cfg_.ns, h.channel);
+        queue_text(c, cmd, n);
+        return;
+    }
+    if (r.id == hub::kSubscribeId && h.stage == HubStage::WaitSubscribe) {
+        if (!r.ok || !r.has_offset) return refused("subscribe refused");
+        // docs/protocol.md "Ordering": the next pub on this channel has offset `offset` + 1.
+        h.last_offset = r.offset;
+        return ready();
+    }
+    const uint64_t slot = r.id - hub::kPublishIdBase;
+    if (c.role == Role::Publisher && r.id >= hub::kPublishIdBase && slot < h.slot_sent_at.size() &&
+        h.slot_sent_at[slot] != 0) {
+        const uint64_t lat = now_ > h.slot_sent_at[slot] ? now_ - h.slot_sent_at[slot] : 0;
+        const uint32_t ch = h.slot_channel[slot];
+        h.slot_sent_at[slot] = 0;
+        h.free_slots.push_back(static_cast<uint32_t>(slot));
+        --h.in_flight;
+        if (!r.ok) {
+            ++stats.publish_errors;
+            hub_failure("publish answered with an error", o);
+            return;
+        }
+        if (!r.has_offset) {
+            ++stats.mismatches;
+            hub_failure("publish result without an offset", o);
+            return;
+        }
+        AckRange& a = stats.ack_ranges[ch];
+        a.lo = std::min(a.lo, r.offset);
+        a.hi = std::max(a.hi, r.offset);
+        ++a.count;
+        a.sum += r.offset;
+        if (measuring_) {
+            ++stats.acks;
+            stats.ack_lat.record(lat);
+            if (cfg_.mode == Mode::Durable) {
+                ++stats.msgs_rx;
+                stats.payload_rx += cfg_.size;
+                stats.lat.record(lat);
+            }
+        }
+        return;
+    }
+    ++stats.unexpected;
+    hub_failure("reply to no command in flight", o);
+}
+
+void Worker::on_hub_pub(Conn& c, hub::Bytes o) {
+    HubConn& h = c.hub;
+    if (c.role != Role::Subscriber || h.stage != HubStage::Ready) {
+        ++stats.unexpected;
+        hub_failure("pub push on a connection not subscribed yet", o);
+        return;
+    }
+    hub::Pub pub;
+    if (!hub::parse_pub(o, pub)) {
+        ++stats.mismatches;
+        hub_failure("unreadable pub push", o);
+        return;
+    }
+    if (!hub::channel_is(pub.channel, cfg_.ns, h.channel)) {
+        ++stats.mismatches;
+        hub_failure("pub push for a channel this connection did not subscribe to", o);
+        return;
+    }
+    // docs/protocol.md "Ordering and delivery": per channel, offsets increase by exactly 1, no
+    // duplicates and no gaps. Every violation counts; the position moves on to the highest
+    // offset seen, so one missing offset counts once, not at every later push.
+    const uint64_t expected = h.last_offset + 1;
+    if (pub.offset != expected) {
+        ++stats.order_violations;
+        if (pub.offset > expected)
+            ++stats.order_gaps;
+        else
+            ++stats.order_backwards;
+        if (!order_noted_) {
+            order_noted_ = true;
+            char buf[160];
+            std::snprintf(buf, sizeof buf,
+                          "%s:%u expected offset %llu, got %llu: ", cfg_.ns.c_str(), h.channel,
+                          static_cast<unsigned long long>(expected),
+                          static_cast<unsigned long long>(pub.offset));
+            std::string s(buf);
+            s.append(reinterpret_cast<const char*>(o.p), std::min<size_t>(o.n, 200));
+            ctl_.note_violation(s);
+        }
+    }
+    h.last_offset = std::max(h.last_offset, pub.offset);
+    uint64_t ts = 0, seq = 0;
+    if (pub.data_len != cfg_.size || !pub.data || !hub::get_hex16(pub.data, ts) ||
+        !hub::get_hex16(pub.data + 16, seq)) {
+        ++stats.mismatches;
+        hub_failure("pub push whose data is not ours", o);
+        return;
+    }
+    // One publisher sends publish k to channel k % C with k in the data: anything else here was
+    // routed to the wrong channel.
+    if (seq % cfg_.channels != h.channel) {
+        ++stats.mismatches;
+        hub_failure("pub push carrying another channel's publication", o);
+    }
+    if (h.have_seq && seq <= h.last_seq) ++stats.reordered;
+    h.last_seq = std::max(h.last_seq, seq);
+    h.have_seq = true;
+    if (measuring_) {
+        ++stats.msgs_rx;
+        stats.payload_rx += pub.data_len;
+        stats.lat.record(now_ > ts ? now_ - ts : 0);
+    }
+}
+
+void Worker::queue_publish(Conn& c, uint64_t now) {
+    HubConn& h = c.hub;
+    const uint32_t slot = h.free_slots.back();
+    h.free_slots.pop_back();
+    const uint64_t k = h.next_k++;
+    const auto ch = static_cast<uint32_t>((k + h.k_offset) % cfg_.channels);
+    const size_t len = hub::publish_len(cfg_.ns, ch, cfg_.size);
+    const size_t hl = client_header_len(len);
+    uint8_t* dst = out_reserve(c, hl + len);
+    write_client_header(dst, kOpText, len, c.mask);
+    hub::write_publish(dst + hl, hub::kPublishIdBase + slot, cfg_.ns, ch, now, k, padding_);
+    mask_payload(dst + hl, len, c.mask64);
+    c.out.commit(hl + len);
+    h.slot_sent_at[slot] = now;
+    h.slot_channel[slot] = ch;
+    ++h.in_flight;
+    if (measuring_) ++stats.msgs_tx;
+    mark_dirty(static_cast<uint32_t>(&c - conns_.data()));
+}
+
+void Worker::pump_publishers() {
+    if (publishers_.empty() || (phase_ != Phase::Warmup && phase_ != Phase::Measure)) return;
+    const uint64_t now = mono_ns();
+    for (const uint32_t id : publishers_) {
+        Conn& c = conns_[id];
+        HubConn& h = c.hub;
+        if (c.state != ConnState::Open || h.stage != HubStage::Ready) continue;
+        uint64_t n = cfg_.window - h.in_flight;
+        if (n == 0) continue;
+        if (rate_per_publisher_ > 0) {
+            const auto due =
+                static_cast<uint64_t>(static_cast<double>(now - rate_start_) * rate_per_publisher_ /
+                                      static_cast<double>(kNsPerSec));
+            // As in pump_sender: no credit is banked while the window is shut.
+            if (due > h.rate_sent + cfg_.window) h.rate_sent = due - cfg_.window;
+            n = std::min(n, due - h.rate_sent);
+            h.rate_sent += n;
+        }
+        for (uint64_t i = 0; i < n; ++i) queue_publish(c, now);
+    }
+}
+
+bool Worker::publishers_idle() const {
+    for (const uint32_t id : publishers_) {
+        const Conn& c = conns_[id];
+        if (c.state == ConnState::Open && c.hub.in_flight != 0) return false;
+    }
+    return true;
+}
+
+void Worker::publish_finals() {
+    // Hub has one publisher, so this worker's ranges are the whole run's.
+    for (size_t ch = 0; ch < stats.ack_ranges.size(); ++ch)
+        ctl_.final_offsets[ch].store(stats.ack_ranges[ch].hi, std::memory_order_relaxed);
+    ctl_.finals_ready.store(true, std::memory_order_release);
+}
+
+void Worker::count_undelivered() {
+    if (!ctl_.finals_ready.load(std::memory_order_acquire) || ctl_.abort.load()) return;
+    for (const Conn& c : conns_) {
+        if (c.role != Role::Subscriber || c.state != ConnState::Open ||
+            c.hub.stage != HubStage::Ready)
+            continue;
+        const uint64_t top = ctl_.final_offsets[c.hub.channel].load(std::memory_order_relaxed);
+        if (c.hub.last_offset >= top) continue;
+        stats.undelivered += top - c.hub.last_offset;
+        if (!hub_noted_) {
+            hub_noted_ = true;
+            char buf[200];
+            std::snprintf(buf, sizeof buf,
+                          "MISSING: a subscriber of %s:%u ended at offset %llu, but the "
+                          "publisher was acknowledged up to %llu",
+                          cfg_.ns.c_str(), c.hub.channel,
+                          static_cast<unsigned long long>(c.hub.last_offset),
+                          static_cast<unsigned long long>(top));
+            ctl_.note_failure(buf);
+        }
+    }
 }
 
 } // namespace wsload
