@@ -27,6 +27,12 @@ if [ -x fuzz/smoke.sh ]; then
   fuzz/smoke.sh || status=1
 fi
 
+echo "== release build (what scripts/serve.sh builds; -O3 warns differently)"
+if ! { cmake --preset release >/dev/null && cmake --build build/release -j"$jobs" --target switchboard; }; then
+  echo "release build failed"
+  status=1
+fi
+
 echo "== normal build"
 if cmake --preset dev >/dev/null && cmake --build build/dev -j"$jobs"; then
   ctest --test-dir build/dev --output-on-failure || status=1

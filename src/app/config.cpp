@@ -43,7 +43,7 @@ std::vector<Option> options(Config& c) {
         {"http-idle-timeout", "SECONDS", "close a keep-alive connection idle this long", &c.http_idle_timeout},
         {"header-timeout", "SECONDS", "a request head must arrive within this (408 beyond)", &c.header_timeout},
         {"max-message-size", "BYTES", "largest WebSocket message, after inflation (close 1009 beyond)", &c.max_message_size},
-        {"max-send-buffer", "BYTES", "per-connection output backlog; a slow consumer beyond it is closed with 1013", &c.max_send_buffer},
+        {"max-send-buffer", "BYTES", "per-connection output backlog; a slow consumer beyond it is closed (1013 on /broadcast, 4001 on the hub)", &c.max_send_buffer},
         {"write-delay", "MICROSECONDS", "while a loop is busy with fan-out, hold pushed messages up to this long to write several at once (fewer system calls; a quiet loop writes at once); 0 = never hold", &c.write_delay_us, "write_delay_us"},
         {"ping-interval", "SECONDS", "ping a WebSocket peer that has been quiet this long; 0 = never", &c.ping_interval},
         {"idle-timeout", "SECONDS", "close a WebSocket peer silent this long (close 1001); 0 = never", &c.idle_timeout},
