@@ -133,14 +133,17 @@ OwnedChannel* Shard::owned(const std::string& name, bool create) {
     auto ch = std::make_unique<OwnedChannel>();
     ch->name = name;
     ch->ns = ns;
-    ch->history.configure(ns->history_size, std::int64_t{ns->history_ttl} * 1000);
+    // Durable channels keep a window in memory and read older history from the store, so
+    // memory does not grow with history_size x channels.
+    const std::uint32_t in_memory = ns->durable ? std::min(ns->history_size, kDurableMemoryWindow) : ns->history_size;
+    ch->history.configure(in_memory, std::int64_t{ns->history_ttl} * 1000);
     ch->idle_since_ms = now_ms();
     if (ns->durable) {
         engine::SqliteStore* store = hub_.store();
         if (!store) return nullptr;
         std::optional<engine::ChannelHistory> h;
         try {
-            h = store->load(name, ns->history_size);
+            h = store->load(name, in_memory);
         } catch (const std::exception&) {
             return nullptr; // the caller answers "internal error"; a later call retries
         }
@@ -204,7 +207,7 @@ void Shard::on(msg::Subscribe& m) {
     ++t->clients;
     ch->history.expire(now_ms());
     std::string result;
-    ch->subscribe_result(result, m.recover, m.epoch, m.offset, m.history);
+    if (!durable_subscribe_result(*ch, m, result)) ch->subscribe_result(result, m.recover, m.epoch, m.offset, m.history);
     send(m.client.loop, msg::SubscribeDone{m.lc, m.client.id, m.cmd, ErrorCode::None, std::move(result)});
     if (ch->ns->presence) {
         bool joined = ch->presence.emplace(m.client_id, m.client_info).second;
@@ -339,15 +342,90 @@ void Shard::on(msg::Query& m) {
     if (!ch) return reply(m.reply, m.cmd, m.api, ErrorCode::Internal, {});
     std::string result;
     switch (m.kind) {
-    case msg::QueryKind::History:
+    case msg::QueryKind::History: {
         ch->history.expire(now_ms());
-        if (!ch->history_result(result, m.since, m.epoch, m.offset, m.limit, m.reverse))
+        int stored = durable_history_result(*ch, m, result);
+        if (stored < 0 || (stored == 0 && !ch->history_result(result, m.since, m.epoch, m.offset, m.limit, m.reverse)))
             return reply(m.reply, m.cmd, m.api, ErrorCode::Unrecoverable, {});
         break;
+    }
     case msg::QueryKind::Presence: ch->presence_result(result); break;
     case msg::QueryKind::PresenceStats: ch->presence_stats(result); break;
     }
     reply(m.reply, m.cmd, m.api, ErrorCode::None, std::move(result));
+}
+
+bool Shard::read_stored(const OwnedChannel& ch, std::uint64_t after, std::uint64_t count, std::string& items,
+                        std::uint64_t& got, bool reverse) {
+    got = 0;
+    auto rows = hub_.store()->try_read_after(ch.name, after, static_cast<std::size_t>(count));
+    if (!rows) return false;
+    std::size_t n = 0;
+    // Rows past the top are committed but not yet announced here: not visible yet.
+    while (n < rows->size() && (*rows)[n].offset <= ch.top && (*rows)[n].offset == after + 1 + n) ++n;
+    for (std::size_t i = 0; i < n; ++i) {
+        const auto& p = (*rows)[reverse ? n - 1 - i : i];
+        if (i) items += ',';
+        append_publication(items, p.offset, p.time_ms, p.data, p.info);
+    }
+    got = n;
+    return true;
+}
+
+bool Shard::durable_subscribe_result(const OwnedChannel& ch, const msg::Subscribe& m, std::string& out) {
+    // Durable channels keep only a window of their history in memory; positions and history
+    // requests beyond it are served from the store (never a partial replay).
+    if (!ch.ns->durable || !hub_.store()) return false;
+    const std::uint64_t window = ch.history.last_offset() == ch.top ? ch.history.size() : 0;
+    std::string items;
+    std::uint64_t got = 0;
+    auto head = [&](bool recovered_field, bool recovered) {
+        out = "{\"epoch\":\"" + ch.epoch + "\",\"offset\":" + std::to_string(ch.top) + ",\"recoverable\":true";
+        if (recovered_field) out += recovered ? ",\"recovered\":true" : ",\"recovered\":false";
+        out += ",\"publications\":[" + items + "]}";
+    };
+    if (m.recover) {
+        if (ch.recoverable_from(m.epoch, m.offset)) return false; // memory has it
+        const std::uint64_t missed = ch.top - m.offset;
+        if (m.epoch == ch.epoch && m.offset < ch.top && missed <= ch.ns->history_size &&
+            read_stored(ch, m.offset, missed, items, got) && got == missed) {
+            head(true, true);
+            return true;
+        }
+        items.clear();
+        if (m.history <= window) return false; // unrecoverable; memory has the newest N
+        std::uint64_t n = std::min<std::uint64_t>(m.history, ch.top);
+        if (!read_stored(ch, ch.top - n, n, items, got)) items.clear();
+        head(true, false);
+        return true;
+    }
+    if (m.history <= window) return false;
+    std::uint64_t n = std::min<std::uint64_t>(m.history, ch.top);
+    if (!read_stored(ch, ch.top - n, n, items, got)) items.clear();
+    head(false, false);
+    return true;
+}
+
+int Shard::durable_history_result(const OwnedChannel& ch, const msg::Query& m, std::string& out) {
+    if (!ch.ns->durable || !hub_.store()) return 0;
+    const std::uint64_t window = ch.history.last_offset() == ch.top ? ch.history.size() : 0;
+    std::uint64_t after = 0, count = 0;
+    if (m.since) {
+        if (ch.recoverable_from(m.epoch, m.offset)) return 0;
+        if (m.epoch != ch.epoch || m.offset > ch.top) return -1;
+        after = m.offset;
+        count = std::min<std::uint64_t>(m.limit, ch.top - m.offset);
+    } else {
+        if (m.limit <= window) return 0;
+        count = std::min<std::uint64_t>(m.limit, ch.top);
+        after = ch.top - count;
+    }
+    std::string items;
+    std::uint64_t got = 0;
+    if (!read_stored(ch, after, count, items, got, m.reverse && !m.since)) return -1;
+    if (m.since && count > 0 && got == 0) return -1; // trimmed: the position is gone
+    out = "{\"epoch\":\"" + ch.epoch + "\",\"offset\":" + std::to_string(ch.top) + ",\"publications\":[" + items + "]}";
+    return 1;
 }
 
 void Shard::on(msg::Reply& m) {

@@ -21,6 +21,9 @@ namespace switchboard::hub {
 class Hub;
 class Client;
 
+/// Publications of a durable channel kept in memory; older ones are read from the store.
+inline constexpr std::uint32_t kDurableMemoryWindow = 256;
+
 /// A channel as one subscriber loop sees it: which of its clients get its publications.
 struct LocalChannel {
     std::string name;
@@ -114,6 +117,15 @@ class Shard {
     void fan_out(OwnedChannel& ch, std::string_view text);
     void reply(const ClientRef& to, std::uint32_t cmd, const ApiDone& api, ErrorCode e, std::string result);
     void commit(OwnedChannel& ch, std::uint64_t offset, std::int64_t time_ms, std::string pub_json);
+    /// Publications (after, after+count] of a durable channel from the store, as a JSON list's
+    /// items, stopping at the first gap or past the top; false if the store failed.
+    bool read_stored(const OwnedChannel& ch, std::uint64_t after, std::uint64_t count, std::string& items,
+                     std::uint64_t& got, bool reverse = false);
+    /// Subscribe/history answers that need more than a durable channel's memory window: true
+    /// (history: 1) when `out` was written from the store, false (0) when memory can answer;
+    /// history gives -1 when the position is unrecoverable.
+    bool durable_subscribe_result(const OwnedChannel& ch, const msg::Subscribe& m, std::string& out);
+    int durable_history_result(const OwnedChannel& ch, const msg::Query& m, std::string& out);
 
     Hub& hub_;
     unsigned index_;

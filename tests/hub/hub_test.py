@@ -293,6 +293,19 @@ async def test_restart_durability():
     offs = [p["offset"] for p in r["publications"]]
     check("stored offsets are gap-free from 1", offs == list(range(1, len(offs) + 1)), offs[:5])
     check("the epoch survived the restart", r["epoch"] == epoch, (r["epoch"], epoch))
+    # Durable channels keep only the newest publications in memory; older ones come from disk.
+    top = r["offset"]
+    h = await c.call("history", channel="dur:log", limit=500)
+    check("history beyond the memory window comes from the store",
+          [p["offset"] for p in h["publications"]] == list(range(top - 499, top + 1)), h["publications"][:1])
+    h = await c.call("history", channel="dur:log", limit=300, reverse=True)
+    check("reverse history from the store is newest first",
+          [p["offset"] for p in h["publications"]] == list(range(top, top - 300, -1)), h["publications"][:1])
+    h = await c.call("history", channel="dur:log", since={"epoch": epoch, "offset": 10}, limit=5)
+    check("history since an old position reads it from the store",
+          [p["offset"] for p in h["publications"]] == [11, 12, 13, 14, 15], h["publications"])
+    r2 = await c.call("subscribe", channel="dur:other", history=5)
+    check("a new durable channel subscribes with empty history", r2["publications"] == [] and r2["offset"] == 0, r2)
     p = await c.call("publish", channel="dur:log", data="after")
     check("offsets continue after the restart", p["offset"] == r["offset"] + 1, (p, r["offset"]))
     await c.close()
