@@ -54,7 +54,8 @@ void usage(std::FILE* f) {
                "  --producers N      threads calling try_append (default 1)\n"
                "  --inflight N       unacknowledged appends allowed in total (default 10000)\n"
                "  --history-size N   history_size of every append, 0 = keep all (default 0)\n"
-               "  --dir PATH         directory for the database (default: new one in /tmp)\n"
+               "  --dir PATH         directory for bench.db, deleted afterwards (default: a new\n"
+               "                     directory in /tmp)\n"
                "  --json             print the result as one JSON object\n",
                f);
 }
@@ -82,6 +83,11 @@ Options parse(int argc, char** argv) {
             o.json = true;
             continue;
         }
+        static constexpr std::string_view kValued[] = {
+            "--seconds",   "--channels", "--payload",      "--sync",
+            "--producers", "--inflight", "--history-size", "--dir"};
+        if (std::find(std::begin(kValued), std::end(kValued), a) == std::end(kValued))
+            throw std::invalid_argument("unknown option " + std::string(a));
         if (i + 1 >= argc) throw std::invalid_argument(std::string(a) + ": missing value");
         const char* v = argv[++i];
         if (a == "--seconds") {
@@ -106,10 +112,8 @@ Options parse(int argc, char** argv) {
             o.inflight = parse_uint(a, v, 1, 1 << 20);
         } else if (a == "--history-size") {
             o.history_size = static_cast<std::uint32_t>(parse_uint(a, v, 0, 1u << 31));
-        } else if (a == "--dir") {
-            o.dir = v;
         } else {
-            throw std::invalid_argument("unknown option " + std::string(a));
+            o.dir = v; // --dir
         }
     }
     return o;
@@ -191,6 +195,8 @@ int run(const Options& o) {
     SqliteStoreOptions so;
     so.path = (fs::path(dir) / "bench.db").string();
     so.sync = o.sync;
+    if (fs::exists(so.path))
+        throw std::runtime_error(so.path + " exists (left by an interrupted run?); remove it");
     auto store =
         std::make_unique<SqliteStore>(so, [&](std::span<const std::uint64_t> tickets, bool ok) {
             auto now = Clock::now();
@@ -274,9 +280,14 @@ int run(const Options& o) {
     // A producer asleep on a full window is woken by the commits of its own appends.
     for (auto& t : threads) t.join();
     store.reset(); // drains: every append is reported before this returns
+    // Each run starts from an empty database (offsets start at 1), so its files go.
     std::uint64_t db_bytes = 0;
-    for (const auto& e : fs::directory_iterator(dir))
-        if (e.is_regular_file()) db_bytes += e.file_size();
+    for (const char* suffix : {"", "-wal", "-shm", "-lock"}) {
+        fs::path f = so.path + suffix;
+        std::error_code ec;
+        if (fs::is_regular_file(f, ec)) db_bytes += fs::file_size(f, ec);
+        fs::remove(f, ec);
+    }
     if (own_dir) fs::remove_all(dir);
 
     const double secs = std::chrono::duration<double>(m1 - m0).count();
