@@ -11,6 +11,7 @@
 // in the WAL file (Sync::Normal: in the page cache, which a killed process cannot lose;
 // Sync::Full: also fsynced, which survives power loss).
 #include "base/result.hpp"
+#include "engine/engine.hpp"
 
 #include <atomic>
 #include <condition_variable>
@@ -29,28 +30,6 @@
 
 namespace switchboard::engine {
 
-struct StoredPublication {
-    std::uint64_t offset = 0; // per channel, starts at 1, strictly increasing by 1
-    std::int64_t time_ms = 0; // unix ms
-    std::string data;         // raw JSON text of the payload
-    std::string info;         // raw JSON of publisher info, "" if none
-};
-
-struct ChannelHistory {
-    std::string epoch;                     // identifies this channel's history incarnation
-    std::uint64_t top_offset = 0;          // newest offset ever appended (even if trimmed)
-    std::vector<StoredPublication> recent; // newest `limit` publications, oldest first
-};
-
-struct AppendRequest {
-    std::string channel;
-    std::string epoch; // required when the channel is new; otherwise "" or the stored epoch
-    StoredPublication pub;
-    std::uint64_t ticket = 0;        // opaque to the store, handed back on commit
-    std::uint32_t history_size = 0;  // keep at most this many newest rows (0 = no limit)
-    std::int64_t history_ttl_ms = 0; // rows older than this may be deleted (0 = no TTL)
-};
-
 /// PRAGMA synchronous for WAL. Full fsyncs the WAL on every commit (power-loss safe); Normal
 /// survives a process crash (kill -9) but not power loss or an OS crash.
 enum class Sync : std::uint8_t { Full, Normal };
@@ -68,9 +47,6 @@ struct SqliteStoreOptions {
     std::function<std::int64_t()> now_ms;
 };
 
-/// Why a read failed (the database could not be read: I/O error, corruption, no file
-/// descriptor for a new connection). Details go to the log.
-enum class StoreError : std::uint8_t { OpenFailed, ReadFailed };
 
 /// One queued write: an append, or (remove == true) the removal of `req.channel`. Internal to
 /// the store and its writer.
@@ -107,7 +83,7 @@ class SqliteReader;
 ///
 /// The WAL is checkpointed by the writer after a commit once it holds a few thousand pages
 /// and is truncated back to a size limit, so it does not grow without bound.
-class SqliteStore {
+class SqliteStore final : public Engine {
   public:
     using CommitCallback = std::function<void(std::span<const std::uint64_t> tickets, bool ok)>;
 
@@ -125,7 +101,7 @@ class SqliteStore {
     SqliteStore(SqliteStoreOptions opts, CommitCallback on_commit);
     /// Drains the queue (commits what is queued and reports it), then stops the thread. No
     /// other method may run concurrently with the destructor.
-    ~SqliteStore();
+    ~SqliteStore() override;
     SqliteStore(const SqliteStore&) = delete;
     SqliteStore& operator=(const SqliteStore&) = delete;
 
@@ -133,7 +109,7 @@ class SqliteStore {
     /// "server busy"). Thread-safe and cheap: a mutex and a move, no SQLite work. Appends to
     /// one channel are written in the order of their try_append calls, so the caller must
     /// order the calls of one channel (e.g. assign the offset and call under one lock).
-    bool try_append(AppendRequest req);
+    bool try_append(AppendRequest req) override;
 
     /// Newest `limit` publications of a channel plus its epoch and top offset; nullopt if the
     /// channel was never stored (or was removed). Sees every append whose commit callback has
@@ -141,19 +117,19 @@ class SqliteStore {
     /// as a StoreError instead. Thread-safe.
     std::optional<ChannelHistory> load(std::string_view channel, std::size_t limit) const;
     Result<std::optional<ChannelHistory>, StoreError> try_load(std::string_view channel,
-                                                               std::size_t limit) const;
+                                                               std::size_t limit) const override;
 
     /// Publications with offset > after_offset, oldest first, at most `limit` (for history
     /// pages beyond memory); empty if the channel is unknown. Throws like load().
     std::vector<StoredPublication> read_after(std::string_view channel, std::uint64_t after_offset,
                                               std::size_t limit) const;
     Result<std::vector<StoredPublication>, StoreError>
-    try_read_after(std::string_view channel, std::uint64_t after_offset, std::size_t limit) const;
+    try_read_after(std::string_view channel, std::uint64_t after_offset, std::size_t limit) const override;
 
     /// Removes a channel's history entirely, its epoch and top included (server API "history
     /// remove"); queued behind pending appends and never refused. Appends queued after it
     /// start a new incarnation (offset 1, new epoch). Thread-safe.
-    void remove_channel(std::string channel);
+    void remove_channel(std::string channel) override;
 
     struct Stats {
         std::uint64_t commits = 0;          // transactions committed

@@ -14,7 +14,7 @@
 #include <vector>
 
 namespace switchboard::engine {
-class SqliteStore;
+class Engine;
 }
 
 namespace switchboard::hub {
@@ -52,7 +52,7 @@ class Hub {
 
     const HubConfig& config() const noexcept { return cfg_; }
     const auth::Verifier& verifier() const noexcept { return verifier_; }
-    engine::SqliteStore* store() noexcept { return store_.get(); }
+    engine::Engine* store() noexcept { return store_.get(); }
 
     /// Thread-safe: counts a connection of `user` (non-empty) and from `ip` against the
     /// limits; false (nothing counted) when either is reached.
@@ -65,7 +65,7 @@ class Hub {
     HubConfig cfg_;
     auth::Verifier verifier_;
     std::vector<std::unique_ptr<Shard>> shards_;
-    std::unique_ptr<engine::SqliteStore> store_;
+    std::unique_ptr<engine::Engine> store_;
     std::mutex limits_mutex_;
     std::unordered_map<std::string, std::uint32_t> per_user_, per_ip_;
 };

@@ -1,7 +1,7 @@
 #include "hub/shard.hpp"
 
 #include "base/for_each_self_removing.hpp"
-#include "engine/sqlite_store.hpp"
+#include "engine/engine.hpp"
 #include "hub/channel_name.hpp"
 #include "hub/client.hpp"
 #include "hub/hub.hpp"
@@ -139,14 +139,11 @@ OwnedChannel* Shard::owned(const std::string& name, bool create) {
     ch->history.configure(in_memory, std::int64_t{ns->history_ttl} * 1000);
     ch->idle_since_ms = now_ms();
     if (ns->durable) {
-        engine::SqliteStore* store = hub_.store();
+        engine::Engine* store = hub_.store();
         if (!store) return nullptr;
-        std::optional<engine::ChannelHistory> h;
-        try {
-            h = store->load(name, in_memory);
-        } catch (const std::exception&) {
-            return nullptr; // the caller answers "internal error"; a later call retries
-        }
+        auto loaded = store->try_load(name, in_memory);
+        if (!loaded) return nullptr; // the caller answers "internal error"; a later call retries
+        auto& h = loaded.value();
         if (h) {
             ch->epoch = std::move(h->epoch);
             ch->top = ch->assigned = h->top_offset;
@@ -286,7 +283,7 @@ void Shard::on(msg::Publish& m) {
     }
     // Durable: the offset is taken now, but subscribers and the publisher hear of it only after
     // the commit, so nobody ever sees a publication a crash could take back.
-    engine::SqliteStore* store = hub_.store();
+    engine::Engine* store = hub_.store();
     if (ch->poisoned) return reply(m.reply, m.cmd, m.api, ErrorCode::Busy, {});
     std::uint64_t offset = ch->assigned + 1;
     std::uint64_t ticket = (std::uint64_t{index_} << kTicketShardShift) | next_ticket_++;
@@ -330,11 +327,23 @@ void Shard::on_committed(const std::vector<std::uint64_t>& tickets, bool ok) {
             stats.commit_failures.add();
             reply(p.reply, p.cmd, p.api, ErrorCode::Internal, {});
         }
-        if (ch.poisoned && ch.in_flight == 0) {
-            ch.assigned = ch.top;
-            ch.poisoned = false;
-        }
+        if (ch.poisoned && ch.in_flight == 0) settle_after_failure(ch);
     }
+}
+
+void Shard::settle_after_failure(OwnedChannel& ch) {
+    // Continue from what the store holds: a failed fsync may still have left rows on disk, and
+    // the store refuses any offset but its own top + 1. Subscribers that missed such rows see
+    // the next offset jump and recover them from history.
+    auto stored = hub_.store()->try_load(ch.name, 0);
+    if (!stored) return; // still failing: stay poisoned; on_tick retries
+    std::uint64_t top = stored.value() ? stored.value()->top_offset : 0;
+    if (top > ch.top) {
+        ch.top = top;
+        ch.history.clear();
+    }
+    ch.assigned = ch.top;
+    ch.poisoned = false;
 }
 
 void Shard::on(msg::Query& m) {
@@ -448,6 +457,7 @@ void Shard::on_tick() {
     for (auto it = owned_.begin(); it != owned_.end();) {
         OwnedChannel& ch = *it->second;
         ch.history.expire(now);
+        if (ch.poisoned && ch.in_flight == 0) settle_after_failure(ch);
         // A channel nobody uses is forgotten after a while: durable ones reload from the
         // store; memory ones only once their history is gone (else recovery would break).
         bool unused = ch.targets.empty() && ch.in_flight == 0 && now - ch.idle_since_ms >= kIdleChannelMs;

@@ -319,6 +319,31 @@ async def test_restart_durability():
     sb.stop()
 
 
+async def test_commit_failure():
+    """A write lock held by another process past the store's busy timeout makes a commit fail:
+    the publisher gets an error (never a false acknowledgement), and once the lock is gone the
+    channel continues with the next offset and no gap."""
+    import sqlite3
+    data = tempfile.mkdtemp(prefix="sb-lock-")
+    ns = ["--namespace", "dur:history_size=100,durable,publish,anonymous"]
+    with Switchboard(BIN, "--data", data, *ns) as sb:
+        c = await client(sb.ws_url)
+        first = await c.call("publish", channel="dur:lock", data=1)
+        db = sqlite3.connect(os.path.join(data, "switchboard.db"), isolation_level=None, timeout=1)
+        db.execute("BEGIN EXCLUSIVE")
+        ok, got = await expect_error(c.call("publish", channel="dur:lock", data=2, timeout=20), 100)
+        check("a commit that fails is answered with an error, not acknowledged", ok, got)
+        db.execute("ROLLBACK")
+        db.close()
+        await asyncio.sleep(1.2)  # the owner settles the channel on its next tick at the latest
+        r = await c.call("publish", channel="dur:lock", data=3)
+        h = await c.call("history", channel="dur:lock")
+        check("after the failure the channel continues without a gap",
+              r["offset"] == first["offset"] + 1 and [p["data"] for p in h["publications"]] == [1, 3],
+              (r, h["publications"]))
+        await c.close()
+
+
 # ---------------------------------------------------------------- slow consumer
 
 class RawSocket(socket.socket):
@@ -621,6 +646,7 @@ async def main_async():
     await test_connect_timeout()
     await test_history_ttl()
     await test_restart_durability()
+    await test_commit_failure()
     await test_slow_consumer()
     await test_tokens()
     await test_limits()
