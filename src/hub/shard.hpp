@@ -118,6 +118,7 @@ class Shard {
     void reply(const ClientRef& to, std::uint32_t cmd, const ApiDone& api, ErrorCode e, std::string result);
     void commit(OwnedChannel& ch, std::uint64_t offset, std::int64_t time_ms, std::string pub_json);
     void settle_after_failure(OwnedChannel& ch);
+    void publish_durable(OwnedChannel& ch, msg::Publish& m, std::int64_t time_ms);
     /// Publications (after, after+count] of a durable channel from the store, as a JSON list's
     /// items, stopping at the first gap or past the top; false if the store failed.
     bool read_stored(const OwnedChannel& ch, std::uint64_t after, std::uint64_t count, std::string& items,

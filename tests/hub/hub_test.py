@@ -399,22 +399,33 @@ def read_close_code(s, timeout=20):
 
 
 async def test_slow_consumer():
-    with Switchboard(BIN, "--max-send-buffer", "65536", "--api-key", "test-key", "--namespace",
+    with Switchboard(BIN, "--max-send-buffer", "262144", "--api-key", "test-key", "--namespace",
                      "feed:anonymous,history_size=100") as sb:
         slow = raw_subscriber(sb, "feed:fast")
         fine = await client(sb.ws_url)
         await fine.call("subscribe", channel="feed:fast")
-        payload = "x" * 32000
+        payload = "x" * 16000
+        total = 600
+        got = []
 
-        def publish_all():  # in a thread, so this loop keeps reading for `fine`
-            for n in range(300):
+        async def read_fine():
+            while len(got) < total:
+                m = await fine.push(20, "pub")
+                if m is None:
+                    return
+                got.append(m["data"]["n"])
+
+        reading = asyncio.create_task(read_fine())
+
+        def publish_all():  # in a thread; paced so the reading subscriber never lags far behind
+            for n in range(total):
+                while n - len(got) > 8 and not reading.done():
+                    time.sleep(0.001)
                 api(sb, "publish", {"channel": "feed:fast", "data": {"n": n, "pad": payload}})
 
-        publishing = asyncio.get_running_loop().run_in_executor(None, publish_all)
-        got = await fine.pubs(300, timeout=20)
-        await publishing
-        check("a reading subscriber gets everything while another stalls",
-              [m["data"]["n"] for m in got] == list(range(300)), len(got))
+        await asyncio.get_running_loop().run_in_executor(None, publish_all)
+        await asyncio.wait_for(reading, 30)
+        check("a reading subscriber gets everything while another stalls", got == list(range(total)), len(got))
         code = await asyncio.get_running_loop().run_in_executor(None, read_close_code, slow)
         check("the stalled subscriber is closed with 4001 (reconnect and recover)", code == 4001, code)
         status, body = api(sb, "info")
