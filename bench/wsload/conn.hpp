@@ -34,13 +34,23 @@ enum class Role : uint8_t { Echo, Sender, Receiver, Idle, Publisher, Subscriber 
 // then subscribe). Only a Ready connection counts as opened.
 enum class HubStage : uint8_t { WaitConnect, WaitSubscribe, Ready };
 
+/// Hub: one subscription of a subscriber connection (one of its --subs-per-conn channels).
+struct HubSub {
+    uint32_t channel = 0;     // channel index (NS:channel)
+    uint64_t last_offset = 0; // offset of the last pub (or of the subscribe reply)
+    uint64_t last_seq = 0;    // publisher sequence in the last pub's data
+    bool have_seq = false;
+};
+
 /// Hub-mode state of one connection (publisher or subscriber).
 struct HubConn {
     HubStage stage = HubStage::WaitConnect;
-    uint32_t channel = 0;     // subscriber: its channel index (NS:channel)
-    uint64_t last_offset = 0; // subscriber: offset of the last pub (or of the subscribe reply)
-    uint64_t last_seq = 0;    // subscriber: publisher sequence in the last pub's data
-    bool have_seq = false;
+    // Subscriber: subscription j (0 <= j < K = --subs-per-conn) is channel
+    // (base + j * stride) % C (subscriber_channel() in options.hpp). Sized K once, at set-up; a
+    // pub finds its entry by arithmetic, never by search or allocation.
+    uint32_t base = 0;
+    std::vector<HubSub> subs;
+    uint64_t sub_answered = 0; // subscriber: bit j set once subscribe j was answered (K <= 64)
     uint64_t next_k = 0;    // publisher: publishes made; publish k goes to channel k % C
     uint64_t k_offset = 0;  // publisher: added to k to pick the channel (spreads publishers)
     uint64_t rate_sent = 0; // publisher: publishes counted against --rate

@@ -18,7 +18,10 @@ namespace wsload::hub {
 
 // Command ids (docs/protocol.md "Commands and replies": 1 .. 4294967295, unique in flight).
 inline constexpr uint64_t kConnectId = 1;
+// Subscription j of a connection (0 <= j < --subs-per-conn <= kMaxSubsPerConn) has id
+// kSubscribeId + j; all of them are sent at once, pipelined, in one frame.
 inline constexpr uint64_t kSubscribeId = 2;
+inline constexpr uint32_t kMaxSubsPerConn = 64;
 // A publish carries kPublishIdBase + its in-flight slot, so a reply finds its send time and
 // channel without a map, and every publish id has 10 digits. Slots < 2^20 (--window's limit).
 inline constexpr uint64_t kPublishIdBase = 1'000'000'000;
@@ -87,17 +90,22 @@ inline bool read_u64(const uint8_t*& p, const uint8_t* end, uint64_t& v) {
 
 inline constexpr std::string_view kConnect = R"({"id":1,"op":"connect"})";
 
-// {"id":2,"op":"subscribe","channel":"<ns>:<ch>"}
-inline constexpr std::string_view kSubHead = R"({"id":2,"op":"subscribe","channel":")";
-inline size_t subscribe_len(std::string_view ns, uint64_t ch) {
-    return kSubHead.size() + ns.size() + 1 + dec_len(ch) + 2;
+// {"id":<id>,"op":"subscribe","channel":"<ns>:<ch>"}
+inline constexpr std::string_view kSubIdHead = R"({"id":)";
+inline constexpr std::string_view kSubMid = R"(,"op":"subscribe","channel":")";
+inline size_t subscribe_len(uint64_t id, std::string_view ns, uint64_t ch) {
+    return kSubIdHead.size() + dec_len(id) + kSubMid.size() + ns.size() + 1 + dec_len(ch) + 2;
 }
-inline size_t write_subscribe(uint8_t* out, std::string_view ns, uint64_t ch) {
+inline size_t write_subscribe(uint8_t* out, uint64_t id, std::string_view ns, uint64_t ch) {
     size_t n = 0;
-    std::memcpy(out, kSubHead.data(), kSubHead.size());
-    n += kSubHead.size();
-    std::memcpy(out + n, ns.data(), ns.size());
-    n += ns.size();
+    auto put = [&](std::string_view s) {
+        std::memcpy(out + n, s.data(), s.size());
+        n += s.size();
+    };
+    put(kSubIdHead);
+    n += put_dec(out + n, id);
+    put(kSubMid);
+    put(ns);
     out[n++] = ':';
     n += put_dec(out + n, ch);
     out[n++] = '"';
@@ -216,15 +224,14 @@ inline bool parse_pub(Bytes o, Pub& out) {
     return true;
 }
 
-// Does `channel` name "<ns>:<ch>"?
-inline bool channel_is(std::string_view channel, std::string_view ns, uint64_t ch) {
+// If `channel` is "<ns>:<decimal>", stores the number in ch and returns true.
+inline bool channel_index(std::string_view channel, std::string_view ns, uint64_t& ch) {
     if (channel.size() <= ns.size() + 1 || channel.compare(0, ns.size(), ns) != 0 ||
         channel[ns.size()] != ':')
         return false;
     const auto* p = reinterpret_cast<const uint8_t*>(channel.data()) + ns.size() + 1;
     const auto* end = reinterpret_cast<const uint8_t*>(channel.data()) + channel.size();
-    uint64_t v = 0;
-    return read_u64(p, end, v) && p == end && v == ch;
+    return read_u64(p, end, ch) && p == end;
 }
 
 } // namespace wsload::hub

@@ -1,5 +1,6 @@
 #include "options.hpp"
 
+#include "hub_wire.hpp"
 #include "limits.hpp"
 
 #include <arpa/inet.h>
@@ -65,10 +66,11 @@ void print_usage(FILE* f) {
         "  idle       N connections to /echo held for --duration seconds; reports the server's\n"
         "             memory per connection (needs --server-pid)\n"
         "  hub        Switchboard client protocol on /connection: N subscribers + 1 publisher;\n"
-        "             subscriber i subscribes to NS:(i % C), the publisher publishes round-robin\n"
+        "             subscriber i (0..N-1) subscribes to K = --subs-per-conn channels (see\n"
+        "             --sub-layout; K = 1: NS:(i % C)), the publisher publishes round-robin\n"
         "             over the C channels with --window publishes unacknowledged; reports\n"
         "             deliveries/s, acknowledged publishes/s, latency, and checks that every\n"
-        "             subscriber sees offsets increasing by exactly 1 (any violation fails)\n"
+        "             subscription sees offsets increasing by exactly 1 (any violation fails)\n"
         "  durable    P publisher connections only (--connections P), each with --window\n"
         "             publishes in flight to NS:(k % C); reports acknowledged publishes/s and\n"
         "             ack latency (for a durable namespace: group commit through the server)\n"
@@ -93,6 +95,17 @@ void print_usage(FILE* f) {
         "  --window W           broadcast: sender messages in flight; hub, durable: publishes\n"
         "                       not yet acknowledged, per publisher (32)\n"
         "  --channels C         hub, durable: channels NS:0 .. NS:C-1 (1)\n"
+        "  --subs-per-conn K    hub: channels each subscriber subscribes to, 1..64, <= C (1);\n"
+        "                       all K subscribes are sent in one frame, and a subscriber counts\n"
+        "                       as open once all are answered; the server's\n"
+        "                       --max-channels-per-connection must be >= K\n"
+        "  --sub-layout L       hub: which K channels subscriber i takes (j = 0..K-1):\n"
+        "                       spread: (i + j*floor(C/K)) % C (default); packed: (i*K + j) % C.\n"
+        "                       Both give N*K/C subscribers per channel when C divides N, and\n"
+        "                       the same channels when K = 1. packed puts a connection's channels\n"
+        "                       next to each other in the publisher's round-robin, so the server\n"
+        "                       can coalesce their pubs into one write: a best case, not a\n"
+        "                       typical layout\n"
         "  --namespace NS       hub, durable: channel namespace (bench; durable: dbench)\n"
         "  --threads T          worker threads, each with its own epoll (1)\n"
         "  --server-pid PID     sample the server's CPU (/proc/PID/stat) and RSS\n"
@@ -107,6 +120,8 @@ void print_usage(FILE* f) {
         "  wsload broadcast --port 8080 --connections 1000 --rate 1000 --json\n"
         "  wsload idle --port 8080 --connections 19000 --threads 2 --sources 4 --server-pid PID\n"
         "  wsload hub --port 8080 --connections 1000 --size 64 --window 32 --server-pid PID\n"
+        "  wsload hub --port 8080 --connections 10000 --subs-per-conn 10 --channels 10000 \\\n"
+        "      --sources 4 --server-pid PID   (10,000 channels x 10 subscribers)\n"
         "  wsload durable --port 8080 --connections 16 --window 64 --channels 1000\n"
         "\n"
         "exit status: 0 ok, 1 validation errors (hub: order violations, missing deliveries,\n"
@@ -137,6 +152,7 @@ Config parse_args(int argc, char** argv) {
     bool have_size = false;
     bool have_binary = false;
     bool have_channels = false;
+    bool have_subs = false;
     for (int i = 2; i < argc; ++i) {
         std::string arg = argv[i];
         std::string value;
@@ -194,6 +210,19 @@ Config parse_args(int argc, char** argv) {
         else if (arg == "--channels") {
             cfg.channels = static_cast<uint32_t>(parse_uint(arg, next(), 1, 1'000'000));
             have_channels = true;
+        } else if (arg == "--subs-per-conn") {
+            cfg.subs_per_conn =
+                static_cast<uint32_t>(parse_uint(arg, next(), 1, hub::kMaxSubsPerConn));
+            have_subs = true;
+        } else if (arg == "--sub-layout") {
+            const std::string& v = next();
+            if (v == "spread")
+                cfg.packed = false;
+            else if (v == "packed")
+                cfg.packed = true;
+            else
+                throw std::invalid_argument("--sub-layout: spread or packed, got '" + v + "'");
+            have_subs = true;
         } else if (arg == "--namespace")
             cfg.ns = next();
         else if (arg == "--deflate")
@@ -250,6 +279,11 @@ Config parse_args(int argc, char** argv) {
     } else if (have_channels || !cfg.ns.empty()) {
         throw std::invalid_argument("--channels and --namespace are for hub and durable");
     }
+    if (have_subs && cfg.mode != Mode::Hub)
+        throw std::invalid_argument("--subs-per-conn and --sub-layout are for hub");
+    // The K channels of one subscriber must be distinct (a second subscribe is error 105).
+    if (cfg.subs_per_conn > cfg.channels)
+        throw std::invalid_argument("--subs-per-conn must be <= --channels");
     if (cfg.mode == Mode::Echo) {
         const uint64_t frame = cfg.size + 14;
         if (frame * cfg.pipeline * cfg.connections > kMaxOutBytesTotal)

@@ -32,6 +32,10 @@ struct Config {
     uint32_t sources = 1;
     // hub and durable: the Switchboard client protocol (docs/protocol.md) on /connection.
     uint32_t channels = 1;
+    // hub: subscriptions per subscriber connection (K) and how they are laid out over the
+    // channels (subscriber_channel()).
+    uint32_t subs_per_conn = 1;
+    bool packed = false; // --sub-layout packed (else spread)
     std::string ns; // channel namespace: channels are "<ns>:<k % channels>"
     sockaddr_in addr{};
 };
@@ -45,6 +49,35 @@ inline uint32_t total_connections(const Config& cfg) {
 // Publisher connections: hub has one, durable has --connections.
 inline uint32_t publisher_count(const Config& cfg) {
     return cfg.mode == Mode::Hub ? 1 : cfg.mode == Mode::Durable ? cfg.connections : 0;
+}
+// Hub: subscriptions in all (N*K).
+inline uint64_t subscriptions(const Config& cfg) {
+    return uint64_t{cfg.connections} * cfg.subs_per_conn;
+}
+// Hub: where the K subscriptions of subscriber i (0 <= i < N) go. Subscription j (0 <= j < K) is
+// channel (base(i) + j * stride) % C:
+//   spread (default): base = i % C, stride = S = floor(C / K): channels i, i+S, i+2S, ...
+//   packed:           base = (i * K) % C, stride = 1: channels i*K .. i*K+K-1 (mod C), i.e.
+//                     slot m = i*K + j is channel m % C
+// Either way K * stride <= C, so one connection's K channels are distinct (no error 105) and a
+// channel's subscribers are distinct connections, and K = 1 is channel i % C in both.
+// Balance: packed gives every channel floor(N*K/C) or ceil(N*K/C) subscribers; spread gives
+// exactly N*K/C when C divides N, else within K of it. N = C = 10,000, K = 10: both give every
+// channel exactly 10 subscribers.
+// Why spread is the default: the publisher goes round-robin over the channels, and with packed a
+// connection's channels are consecutive, so K consecutive publishes all go to the same K
+// connections and the server can write them with one syscall per connection: it measures write
+// coalescing that real channel layouts do not offer. With spread, consecutive channels have
+// disjoint subscribers, and each connection gets one of every S consecutive publishes.
+inline uint32_t subscriber_stride(const Config& cfg) {
+    return cfg.packed ? 1 : cfg.channels / cfg.subs_per_conn;
+}
+inline uint32_t subscriber_base(const Config& cfg, uint64_t i) {
+    return static_cast<uint32_t>((cfg.packed ? i * cfg.subs_per_conn : i) % cfg.channels);
+}
+inline uint32_t subscriber_channel(const Config& cfg, uint64_t i, uint32_t j) {
+    return static_cast<uint32_t>(
+        (subscriber_base(cfg, i) + uint64_t{j} * subscriber_stride(cfg)) % cfg.channels);
 }
 // The payload of a hub publish starts with two 16-digit hex fields: send time and sequence.
 inline constexpr uint64_t kHubMinSize = 32;

@@ -4,8 +4,10 @@
 
 #include "interrupt.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <string>
+#include <vector>
 
 namespace wsload {
 namespace {
@@ -55,6 +57,20 @@ Figures derive(const Config& cfg, const RunResult& r) {
                                 1024.0 / opened_at_start
                           : 0.0;
     return f;
+}
+
+// Hub: the fewest and most subscribers any channel has under the layout (options.hpp), counted
+// over every subscription (at most 19,500 * 64).
+struct SubRange {
+    uint64_t lo = 0;
+    uint64_t hi = 0;
+};
+SubRange subscribers_per_channel(const Config& cfg) {
+    std::vector<uint32_t> n(cfg.channels, 0);
+    for (uint64_t i = 0; i < cfg.connections; ++i)
+        for (uint32_t j = 0; j < cfg.subs_per_conn; ++j) ++n[subscriber_channel(cfg, i, j)];
+    const auto [lo, hi] = std::minmax_element(n.begin(), n.end());
+    return {*lo, *hi};
 }
 
 double us(uint64_t ns) { return static_cast<double>(ns) / 1e3; }
@@ -112,7 +128,15 @@ void print_json(const Config& cfg, const RunResult& r, const Figures& f) {
             cfg.mode == Mode::Hub ? cfg.connections : 0);
         add(",\"acked\":%llu,\"acked_per_s\":%.1f", static_cast<unsigned long long>(all.acks),
             f.acked_per_s);
-        if (cfg.mode == Mode::Hub) add(",\"deliveries_per_s\":%.1f", f.msgs_per_s);
+        if (cfg.mode == Mode::Hub) {
+            add(",\"subs_per_conn\":%u,\"subscriptions\":%llu", cfg.subs_per_conn,
+                static_cast<unsigned long long>(subscriptions(cfg)));
+            const SubRange sr = subscribers_per_channel(cfg);
+            add(",\"sub_layout\":\"%s\",\"subscribers_per_channel\":{\"min\":%llu,\"max\":%llu}",
+                cfg.packed ? "packed" : "spread", static_cast<unsigned long long>(sr.lo),
+                static_cast<unsigned long long>(sr.hi));
+            add(",\"deliveries_per_s\":%.1f", f.msgs_per_s);
+        }
         add(",\"ack_latency_us\":{\"p50\":%.1f,\"p90\":%.1f,\"p99\":%.1f,\"p999\":%.1f,"
             "\"max\":%.1f,\"n\":%llu}",
             us(all.ack_lat.percentile(0.50)), us(all.ack_lat.percentile(0.90)),
@@ -188,12 +212,23 @@ void print_text(const Config& cfg, const RunResult& r, const Figures& f) {
                     "rate %s\n",
                     cfg.connections, static_cast<unsigned long long>(cfg.size), cfg.window,
                     rate_text.c_str());
-    else if (cfg.mode == Mode::Hub)
+    else if (cfg.mode == Mode::Hub) {
         std::printf("  load         1 publisher + %u subscribers, %u channel%s (%s:0..%u), "
                     "%llu-byte data, window %u, rate %s\n",
                     cfg.connections, cfg.channels, cfg.channels == 1 ? "" : "s", cfg.ns.c_str(),
                     cfg.channels - 1, static_cast<unsigned long long>(cfg.size), cfg.window,
                     rate_text.c_str());
+        const SubRange sr = subscribers_per_channel(cfg);
+        const uint64_t lo = sr.lo, hi = sr.hi;
+        std::printf("  fan-out      %llu subscriptions (%u per connection, %s), ",
+                    static_cast<unsigned long long>(subscriptions(cfg)), cfg.subs_per_conn,
+                    cfg.packed ? "packed" : "spread");
+        if (lo == hi)
+            std::printf("%llu subscribers on each channel\n", static_cast<unsigned long long>(hi));
+        else
+            std::printf("%llu to %llu subscribers per channel\n",
+                        static_cast<unsigned long long>(lo), static_cast<unsigned long long>(hi));
+    }
     else if (cfg.mode == Mode::Durable)
         std::printf("  load         %u publishers, %u channel%s (%s:0..%u), %llu-byte data, "
                     "window %u each, rate %s in all\n",

@@ -25,6 +25,7 @@ Worker::Worker(const Config& cfg, Control& ctl, uint32_t index, uint32_t count, 
     frame_len_ = hdr_len_ + cfg.size;
     has_seq_ = cfg.size >= field_width_;
     hub_mode_ = is_hub_mode(cfg.mode);
+    sub_stride_ = cfg.mode == Mode::Hub ? subscriber_stride(cfg) : 1;
     // Connection i of the run is local connection i / T of thread i % T (see run()).
     const uint32_t threads = std::min(cfg.threads, total_connections(cfg));
     for (uint32_t i = 0; i < count; ++i) {
@@ -40,8 +41,14 @@ Worker::Worker(const Config& cfg, Control& ctl, uint32_t index, uint32_t count, 
         else if (cfg.mode == Mode::Durable)
             r = Role::Publisher;
         c.role = r;
-        if (r == Role::Subscriber)
-            c.hub.channel = static_cast<uint32_t>((global - 1) % cfg.channels);
+        if (r == Role::Subscriber) {
+            // Connection 0 of the run is the publisher, so this is subscriber global - 1.
+            const uint64_t sub = global - 1;
+            c.hub.base = subscriber_base(cfg, sub);
+            c.hub.subs.resize(cfg.subs_per_conn);
+            for (uint32_t j = 0; j < cfg.subs_per_conn; ++j)
+                c.hub.subs[j].channel = subscriber_channel(cfg, sub, j);
+        }
         if (r == Role::Publisher) {
             publishers_.push_back(i);
             // Durable publishers start at different channels so that they do not move in step.
@@ -158,10 +165,18 @@ void Worker::check_progress(Phase p) {
                 done = false;
             else if (c.role == Role::Publisher && c.hub.in_flight != 0)
                 done = false;
-            else if (c.role == Role::Subscriber && c.hub.stage == HubStage::Ready &&
-                     (!finals || c.hub.last_offset < ctl_.final_offsets[c.hub.channel].load(
-                                                         std::memory_order_relaxed)))
-                done = false;
+            else if (c.role == Role::Subscriber && c.hub.stage == HubStage::Ready) {
+                if (!finals) {
+                    done = false;
+                } else {
+                    for (const HubSub& sub : c.hub.subs)
+                        if (sub.last_offset <
+                            ctl_.final_offsets[sub.channel].load(std::memory_order_relaxed)) {
+                            done = false;
+                            break;
+                        }
+                }
+            }
             if (!done) break;
         }
         if (done) drained.store(true, std::memory_order_release);

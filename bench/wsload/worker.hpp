@@ -84,6 +84,7 @@ class Worker {
     void on_hub_pub(Conn& c, hub::Bytes o);
     void queue_text(Conn& c, const uint8_t* payload, size_t len);
     void queue_publish(Conn& c, uint64_t now);
+    void queue_subscribes(Conn& c);
     void pump_publishers();
     bool publishers_idle() const;
     void publish_finals();
@@ -110,6 +111,7 @@ class Worker {
     // Hub modes.
     bool hub_mode_ = false;
     std::vector<uint32_t> publishers_; // connection ids with Role::Publisher
+    uint32_t sub_stride_ = 1;          // hub: subscriber_stride() (options.hpp)
     std::string padding_;              // the data string after its two hex fields
     size_t publish_frame_max_ = 0;     // header + the longest publish command
     double rate_per_publisher_ = 0;

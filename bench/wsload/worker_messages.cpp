@@ -3,9 +3,9 @@
 // pre-masked template with the fields stamped in.
 //
 // Hub modes speak the client protocol (docs/protocol.md): publishers keep --window publishes
-// unanswered, subscribers check that offsets rise by exactly 1 on their channel. Commands are
-// composed in place in the output buffer and masked there; replies and pushes are scanned where
-// they lie in the read buffer (hub_wire.hpp). Nothing is allocated per message either way.
+// unanswered, subscribers check that offsets rise by exactly 1 on each of their channels.
+// Commands are composed in place in the output buffer and masked there; replies and pushes are
+// scanned where they lie in the read buffer (hub_wire.hpp). Nothing is allocated per message.
 #include "worker.hpp"
 
 #include "mono_clock.hpp"
@@ -254,16 +254,26 @@ void Worker::on_hub_reply(Conn& c, const hub::Reply& r, hub::Bytes o) {
         if (!r.ok) return refused("connect refused");
         if (c.role != Role::Subscriber) return ready();
         h.stage = HubStage::WaitSubscribe;
-        uint8_t cmd[512];
-        const size_t n = hub::write_subscribe(cmd, cfg_.ns, h.channel);
-        queue_text(c, cmd, n);
+        queue_subscribes(c);
         return;
     }
-    if (r.id == hub::kSubscribeId && h.stage == HubStage::WaitSubscribe) {
+    if (c.role == Role::Subscriber && h.stage == HubStage::WaitSubscribe &&
+        r.id >= hub::kSubscribeId && r.id - hub::kSubscribeId < h.subs.size()) {
+        const uint64_t j = r.id - hub::kSubscribeId;
+        const uint64_t bit = uint64_t{1} << j;
+        if (h.sub_answered & bit) {
+            ++stats.unexpected;
+            hub_failure("second reply to one subscribe", o);
+            return;
+        }
         if (!r.ok || !r.has_offset) return refused("subscribe refused");
         // docs/protocol.md "Ordering": the next pub on this channel has offset `offset` + 1.
-        h.last_offset = r.offset;
-        return ready();
+        h.subs[j].last_offset = r.offset;
+        h.sub_answered |= bit;
+        const size_t k = h.subs.size();
+        const uint64_t all = k >= 64 ? ~uint64_t{0} : (uint64_t{1} << k) - 1;
+        if (h.sub_answered == all) ready();
+        return;
     }
     const uint64_t slot = r.id - hub::kPublishIdBase;
     if (c.role == Role::Publisher && r.id >= hub::kPublishIdBase && slot < h.slot_sent_at.size() &&
@@ -303,9 +313,29 @@ void Worker::on_hub_reply(Conn& c, const hub::Reply& r, hub::Bytes o) {
     hub_failure("reply to no command in flight", o);
 }
 
+void Worker::queue_subscribes(Conn& c) {
+    // All K subscribes in one frame ('\n'-separated, docs/protocol.md "Frames"), ids
+    // kSubscribeId + j; composed and masked in place in the output buffer.
+    const HubConn& h = c.hub;
+    size_t len = h.subs.size() - 1; // the separators
+    for (size_t j = 0; j < h.subs.size(); ++j)
+        len += hub::subscribe_len(hub::kSubscribeId + j, cfg_.ns, h.subs[j].channel);
+    const size_t hl = client_header_len(len);
+    uint8_t* dst = out_reserve(c, hl + len);
+    write_client_header(dst, kOpText, len, c.mask);
+    size_t n = 0;
+    for (size_t j = 0; j < h.subs.size(); ++j) {
+        if (j) dst[hl + n++] = '\n';
+        n += hub::write_subscribe(dst + hl + n, hub::kSubscribeId + j, cfg_.ns, h.subs[j].channel);
+    }
+    mask_payload(dst + hl, len, c.mask64);
+    c.out.commit(hl + len);
+    mark_dirty(static_cast<uint32_t>(&c - conns_.data()));
+}
+
 void Worker::on_hub_pub(Conn& c, hub::Bytes o) {
     HubConn& h = c.hub;
-    if (c.role != Role::Subscriber || h.stage != HubStage::Ready) {
+    if (c.role != Role::Subscriber || h.stage == HubStage::WaitConnect) {
         ++stats.unexpected;
         hub_failure("pub push on a connection not subscribed yet", o);
         return;
@@ -316,15 +346,39 @@ void Worker::on_hub_pub(Conn& c, hub::Bytes o) {
         hub_failure("unreadable pub push", o);
         return;
     }
-    if (!hub::channel_is(pub.channel, cfg_.ns, h.channel)) {
+    // Subscription j is channel (base + j * stride) % C with K * stride <= C (options.hpp), so
+    // the channel gives j directly.
+    uint64_t ch = 0;
+    if (!hub::channel_index(pub.channel, cfg_.ns, ch) || ch >= cfg_.channels) {
         ++stats.mismatches;
         hub_failure("pub push for a channel this connection did not subscribe to", o);
         return;
     }
+    const uint64_t d = (ch + cfg_.channels - h.base) % cfg_.channels;
+    const uint64_t j = d / sub_stride_;
+    if (d % sub_stride_ != 0 || j >= h.subs.size()) {
+        ++stats.mismatches;
+        hub_failure("pub push for a channel this connection did not subscribe to", o);
+        return;
+    }
+    // Only once the whole connection is subscribed does the publisher start, unless the connect
+    // timeout expired first; even then, no pub may precede its own subscribe reply.
+    if (h.stage != HubStage::Ready && !(h.sub_answered & (uint64_t{1} << j))) {
+        ++stats.order_violations;
+        ++stats.order_backwards;
+        if (!order_noted_) {
+            order_noted_ = true;
+            std::string s = "pub push before the reply to its subscribe: ";
+            s.append(reinterpret_cast<const char*>(o.p), std::min<size_t>(o.n, 200));
+            ctl_.note_violation(s);
+        }
+        return;
+    }
+    HubSub& sub = h.subs[j];
     // docs/protocol.md "Ordering and delivery": per channel, offsets increase by exactly 1, no
     // duplicates and no gaps. Every violation counts; the position moves on to the highest
     // offset seen, so one missing offset counts once, not at every later push.
-    const uint64_t expected = h.last_offset + 1;
+    const uint64_t expected = sub.last_offset + 1;
     if (pub.offset != expected) {
         ++stats.order_violations;
         if (pub.offset > expected)
@@ -335,7 +389,7 @@ void Worker::on_hub_pub(Conn& c, hub::Bytes o) {
             order_noted_ = true;
             char buf[160];
             std::snprintf(buf, sizeof buf,
-                          "%s:%u expected offset %llu, got %llu: ", cfg_.ns.c_str(), h.channel,
+                          "%s:%u expected offset %llu, got %llu: ", cfg_.ns.c_str(), sub.channel,
                           static_cast<unsigned long long>(expected),
                           static_cast<unsigned long long>(pub.offset));
             std::string s(buf);
@@ -343,7 +397,7 @@ void Worker::on_hub_pub(Conn& c, hub::Bytes o) {
             ctl_.note_violation(s);
         }
     }
-    h.last_offset = std::max(h.last_offset, pub.offset);
+    sub.last_offset = std::max(sub.last_offset, pub.offset);
     uint64_t ts = 0, seq = 0;
     if (pub.data_len != cfg_.size || !pub.data || !hub::get_hex16(pub.data, ts) ||
         !hub::get_hex16(pub.data + 16, seq)) {
@@ -353,13 +407,13 @@ void Worker::on_hub_pub(Conn& c, hub::Bytes o) {
     }
     // One publisher sends publish k to channel k % C with k in the data: anything else here was
     // routed to the wrong channel.
-    if (seq % cfg_.channels != h.channel) {
+    if (seq % cfg_.channels != sub.channel) {
         ++stats.mismatches;
         hub_failure("pub push carrying another channel's publication", o);
     }
-    if (h.have_seq && seq <= h.last_seq) ++stats.reordered;
-    h.last_seq = std::max(h.last_seq, seq);
-    h.have_seq = true;
+    if (sub.have_seq && seq <= sub.last_seq) ++stats.reordered;
+    sub.last_seq = std::max(sub.last_seq, seq);
+    sub.have_seq = true;
     if (measuring_) {
         ++stats.msgs_rx;
         stats.payload_rx += pub.data_len;
@@ -430,19 +484,21 @@ void Worker::count_undelivered() {
         if (c.role != Role::Subscriber || c.state != ConnState::Open ||
             c.hub.stage != HubStage::Ready)
             continue;
-        const uint64_t top = ctl_.final_offsets[c.hub.channel].load(std::memory_order_relaxed);
-        if (c.hub.last_offset >= top) continue;
-        stats.undelivered += top - c.hub.last_offset;
-        if (!hub_noted_) {
-            hub_noted_ = true;
-            char buf[200];
-            std::snprintf(buf, sizeof buf,
-                          "MISSING: a subscriber of %s:%u ended at offset %llu, but the "
-                          "publisher was acknowledged up to %llu",
-                          cfg_.ns.c_str(), c.hub.channel,
-                          static_cast<unsigned long long>(c.hub.last_offset),
-                          static_cast<unsigned long long>(top));
-            ctl_.note_failure(buf);
+        for (const HubSub& sub : c.hub.subs) {
+            const uint64_t top = ctl_.final_offsets[sub.channel].load(std::memory_order_relaxed);
+            if (sub.last_offset >= top) continue;
+            stats.undelivered += top - sub.last_offset;
+            if (!hub_noted_) {
+                hub_noted_ = true;
+                char buf[200];
+                std::snprintf(buf, sizeof buf,
+                              "MISSING: a subscriber of %s:%u ended at offset %llu, but the "
+                              "publisher was acknowledged up to %llu",
+                              cfg_.ns.c_str(), sub.channel,
+                              static_cast<unsigned long long>(sub.last_offset),
+                              static_cast<unsigned long long>(top));
+                ctl_.note_failure(buf);
+            }
         }
     }
 }
