@@ -1,15 +1,13 @@
+// Verification: the Verifier's keys, the JOSE header, the signature check and the claims.
+// Signing is in jwt_sign.cpp, the OpenSSL pieces both use in jwt_crypto.cpp.
 #include "auth/jwt.hpp"
 
+#include "auth/base64url.hpp"
+#include "auth/jwt_crypto.hpp"
 #include "json/reader.hpp"
 
-#include <openssl/bio.h>
-#include <openssl/bn.h>
 #include <openssl/crypto.h>
-#include <openssl/ec.h>
-#include <openssl/err.h>
-#include <openssl/evp.h>
 #include <openssl/pem.h>
-#include <openssl/x509.h>
 
 #include <cmath>
 #include <limits>
@@ -31,201 +29,20 @@ const char* token_error_text(TokenError e) noexcept {
     return "invalid token";
 }
 
-// ---- base64url -------------------------------------------------------------------------------
+using detail::Algorithm;
+using detail::check_key;
+using detail::ErrorQueueGuard;
+using detail::Family;
+using detail::find_algorithm;
+using detail::hmac;
+using detail::memory_bio;
+using detail::no_passphrase;
+using detail::PkeyPtr;
+using detail::raw_ecdsa_to_der;
+using detail::verify_with_key;
+using detail::X509Deleter;
 
 namespace {
-constexpr char kB64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-int b64_value(char c) noexcept {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '-') return 62;
-    if (c == '_') return 63;
-    return -1;
-}
-} // namespace
-
-std::string base64url_encode(std::span<const std::uint8_t> bytes) {
-    std::string out;
-    out.reserve((bytes.size() * 4 + 2) / 3);
-    std::size_t i = 0;
-    for (; i + 3 <= bytes.size(); i += 3) {
-        const std::uint32_t v =
-            (std::uint32_t{bytes[i]} << 16) | (std::uint32_t{bytes[i + 1]} << 8) | bytes[i + 2];
-        out.push_back(kB64[v >> 18]);
-        out.push_back(kB64[(v >> 12) & 63]);
-        out.push_back(kB64[(v >> 6) & 63]);
-        out.push_back(kB64[v & 63]);
-    }
-    if (bytes.size() - i == 1) {
-        const std::uint32_t v = std::uint32_t{bytes[i]} << 16;
-        out.push_back(kB64[v >> 18]);
-        out.push_back(kB64[(v >> 12) & 63]);
-    } else if (bytes.size() - i == 2) {
-        const std::uint32_t v =
-            (std::uint32_t{bytes[i]} << 16) | (std::uint32_t{bytes[i + 1]} << 8);
-        out.push_back(kB64[v >> 18]);
-        out.push_back(kB64[(v >> 12) & 63]);
-        out.push_back(kB64[(v >> 6) & 63]);
-    }
-    return out;
-}
-
-bool base64url_decode(std::string_view text, std::string& out) {
-    out.clear();
-    // A final group of one character cannot carry a whole byte.
-    if (text.size() % 4 == 1) return false;
-    out.reserve(text.size() / 4 * 3 + 2);
-    std::uint32_t acc = 0;
-    int bits = 0;
-    for (char c : text) {
-        const int v = b64_value(c);
-        if (v < 0) return false;
-        acc = (acc << 6) | static_cast<std::uint32_t>(v);
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out.push_back(static_cast<char>((acc >> bits) & 0xFF));
-        }
-    }
-    // RFC 4648 §3.5: the leftover bits must be zero, or two encodings would decode alike.
-    return (acc & ((1u << bits) - 1)) == 0;
-}
-
-// ---- OpenSSL helpers ---------------------------------------------------------------------------
-
-namespace {
-
-struct PkeyDeleter {
-    void operator()(EVP_PKEY* p) const noexcept { EVP_PKEY_free(p); }
-};
-using PkeyPtr = std::unique_ptr<EVP_PKEY, PkeyDeleter>;
-
-struct BioDeleter {
-    void operator()(BIO* p) const noexcept { BIO_free(p); }
-};
-struct MdCtxDeleter {
-    void operator()(EVP_MD_CTX* p) const noexcept { EVP_MD_CTX_free(p); }
-};
-struct EcdsaSigDeleter {
-    void operator()(ECDSA_SIG* p) const noexcept { ECDSA_SIG_free(p); }
-};
-struct X509Deleter {
-    void operator()(X509* p) const noexcept { X509_free(p); }
-};
-
-// A failed check leaves entries in this thread's OpenSSL error queue; left there, they would be
-// picked up by the next unrelated caller on the thread (the TLS code reads the queue after
-// SSL_read/SSL_write). Every path out of the crypto below clears it.
-struct ErrorQueueGuard {
-    ~ErrorQueueGuard() { ERR_clear_error(); }
-};
-
-// Never prompt on the terminal for a pass phrase: encrypted keys simply fail to load.
-int no_passphrase(char*, int, int, void*) { return 0; }
-
-std::unique_ptr<BIO, BioDeleter> memory_bio(std::string_view pem) {
-    if (pem.size() > static_cast<std::size_t>(std::numeric_limits<int>::max()))
-        throw std::invalid_argument("PEM text too large");
-    std::unique_ptr<BIO, BioDeleter> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
-    if (!bio) throw std::runtime_error("out of memory reading a PEM key");
-    return bio;
-}
-
-enum class Family : std::uint8_t { Hmac, Rsa, Ec };
-
-struct Algorithm {
-    std::string_view name;
-    Family family;
-    const EVP_MD* (*md)();
-    const char* md_name; // for EVP_Q_mac
-};
-
-// RFC 7518 §3.1, the subset we accept.
-constexpr Algorithm kAlgorithms[] = {
-    {"HS256", Family::Hmac, EVP_sha256, "SHA256"}, {"HS384", Family::Hmac, EVP_sha384, "SHA384"},
-    {"HS512", Family::Hmac, EVP_sha512, "SHA512"}, {"RS256", Family::Rsa, EVP_sha256, "SHA256"},
-    {"RS384", Family::Rsa, EVP_sha384, "SHA384"},  {"RS512", Family::Rsa, EVP_sha512, "SHA512"},
-    {"ES256", Family::Ec, EVP_sha256, "SHA256"},
-};
-
-const Algorithm* find_algorithm(std::string_view name) noexcept {
-    for (const auto& a : kAlgorithms)
-        if (a.name == name) return &a;
-    return nullptr;
-}
-
-constexpr std::size_t kEs256SignatureSize = 64; // RFC 7518 §3.4: R || S, 32 octets each
-
-bool hmac(const Algorithm& alg, std::string_view key, std::string_view data, unsigned char* out,
-          std::size_t& out_len) {
-    static const char kEmpty[1] = {};
-    const void* k = key.empty() ? kEmpty : key.data(); // OpenSSL wants a pointer even for ""
-    return EVP_Q_mac(nullptr, "HMAC", nullptr, alg.md_name, nullptr, k, key.size(),
-                     reinterpret_cast<const unsigned char*>(data.data()), data.size(), out,
-                     EVP_MAX_MD_SIZE, &out_len) != nullptr;
-}
-
-// RFC 7518 §3.4: ES256 signatures are the fixed-width R || S; EVP wants DER (X9.62).
-bool raw_ecdsa_to_der(std::string_view raw, std::string& der) {
-    if (raw.size() != kEs256SignatureSize) return false;
-    std::unique_ptr<ECDSA_SIG, EcdsaSigDeleter> sig(ECDSA_SIG_new());
-    if (!sig) return false;
-    const auto* p = reinterpret_cast<const unsigned char*>(raw.data());
-    BIGNUM* r = BN_bin2bn(p, 32, nullptr);
-    BIGNUM* s = BN_bin2bn(p + 32, 32, nullptr);
-    if (!r || !s || ECDSA_SIG_set0(sig.get(), r, s) != 1) {
-        BN_free(r);
-        BN_free(s);
-        return false;
-    }
-    const int len = i2d_ECDSA_SIG(sig.get(), nullptr);
-    if (len <= 0) return false;
-    der.resize(static_cast<std::size_t>(len));
-    auto* out = reinterpret_cast<unsigned char*>(der.data());
-    return i2d_ECDSA_SIG(sig.get(), &out) == len;
-}
-
-bool der_ecdsa_to_raw(const unsigned char* der, std::size_t len, std::string& raw) {
-    const unsigned char* p = der;
-    std::unique_ptr<ECDSA_SIG, EcdsaSigDeleter> sig(
-        d2i_ECDSA_SIG(nullptr, &p, static_cast<long>(len)));
-    if (!sig) return false;
-    raw.assign(kEs256SignatureSize, '\0');
-    auto* out = reinterpret_cast<unsigned char*>(raw.data());
-    return BN_bn2binpad(ECDSA_SIG_get0_r(sig.get()), out, 32) == 32 &&
-           BN_bn2binpad(ECDSA_SIG_get0_s(sig.get()), out + 32, 32) == 32;
-}
-
-bool verify_with_key(EVP_PKEY* key, const Algorithm& alg, std::string_view data,
-                     std::string_view signature) {
-    std::unique_ptr<EVP_MD_CTX, MdCtxDeleter> ctx(EVP_MD_CTX_new());
-    if (!ctx || EVP_DigestVerifyInit(ctx.get(), nullptr, alg.md(), nullptr, key) != 1) return false;
-    return EVP_DigestVerify(ctx.get(), reinterpret_cast<const unsigned char*>(signature.data()),
-                            signature.size(), reinterpret_cast<const unsigned char*>(data.data()),
-                            data.size()) == 1;
-}
-
-// Checks the key is one we can use and says which family it belongs to; throws otherwise.
-Family check_key(EVP_PKEY* key) {
-    const int id = EVP_PKEY_get_base_id(key);
-    if (id == EVP_PKEY_RSA) {
-        if (EVP_PKEY_get_bits(key) < 2048)
-            throw std::invalid_argument(
-                "RSA keys for JWT must have at least 2048 bits (RFC 7518 §3.3)");
-        return Family::Rsa;
-    }
-    if (id == EVP_PKEY_EC) {
-        char group[64] = {};
-        std::size_t len = 0;
-        if (EVP_PKEY_get_group_name(key, group, sizeof group, &len) != 1 ||
-            std::string_view(group, len) != "prime256v1")
-            throw std::invalid_argument("EC keys for JWT must be on P-256 (ES256)");
-        return Family::Ec;
-    }
-    throw std::invalid_argument("unsupported JWT key type (need RSA or EC P-256)");
-}
 
 // Saturating, so extreme timestamps and leeways cannot overflow the comparisons.
 std::int64_t add_sat(std::int64_t a, std::int64_t b) noexcept {
@@ -480,75 +297,6 @@ Result<Claims, TokenError> Verifier::Impl::read_claims(std::string_view payload,
     if (!options.issuer.empty() && (!has_iss || c.iss != options.issuer))
         return Err{TokenError::BadClaims};
     return c;
-}
-
-// ---- Signing -----------------------------------------------------------------------------------
-
-namespace {
-std::span<const std::uint8_t> bytes_of(std::string_view s) noexcept {
-    return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
-}
-
-std::string signing_input(std::string_view alg, std::string_view payload_json) {
-    std::string header = R"({"alg":")";
-    header.append(alg);
-    header.append(R"(","typ":"JWT"})");
-    std::string out = base64url_encode(bytes_of(header));
-    out.push_back('.');
-    out.append(base64url_encode(bytes_of(payload_json)));
-    return out;
-}
-} // namespace
-
-std::string sign_hs256(std::string_view secret, std::string_view payload_json) {
-    ErrorQueueGuard guard;
-    std::string token = signing_input("HS256", payload_json);
-    unsigned char mac[EVP_MAX_MD_SIZE];
-    std::size_t len = 0;
-    if (!hmac(*find_algorithm("HS256"), secret, token, mac, len))
-        throw std::runtime_error("HMAC-SHA256 failed");
-    token.push_back('.');
-    token.append(base64url_encode({mac, len}));
-    return token;
-}
-
-std::string sign_with_pem(std::string_view private_key_pem, std::string_view alg_name,
-                          std::string_view payload_json) {
-    ErrorQueueGuard guard;
-    const Algorithm* alg = find_algorithm(alg_name);
-    if (!alg || alg->family == Family::Hmac)
-        throw std::invalid_argument(
-            "sign_with_pem: unsupported algorithm (use RS256/384/512 or ES256)");
-    PkeyPtr key;
-    {
-        auto bio = memory_bio(private_key_pem);
-        key.reset(PEM_read_bio_PrivateKey(bio.get(), nullptr, no_passphrase, nullptr));
-    }
-    if (!key) throw std::invalid_argument("not an unencrypted PEM private key");
-    if (check_key(key.get()) != alg->family)
-        throw std::invalid_argument("the private key does not fit the algorithm");
-
-    std::string token = signing_input(alg->name, payload_json);
-    std::unique_ptr<EVP_MD_CTX, MdCtxDeleter> ctx(EVP_MD_CTX_new());
-    std::size_t len = 0;
-    const auto* data = reinterpret_cast<const unsigned char*>(token.data());
-    if (!ctx || EVP_DigestSignInit(ctx.get(), nullptr, alg->md(), nullptr, key.get()) != 1 ||
-        EVP_DigestSign(ctx.get(), nullptr, &len, data, token.size()) != 1)
-        throw std::runtime_error("JWT signing failed");
-    std::string sig(len, '\0');
-    if (EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(sig.data()), &len, data,
-                       token.size()) != 1)
-        throw std::runtime_error("JWT signing failed");
-    sig.resize(len);
-    if (alg->family == Family::Ec) {
-        std::string raw;
-        if (!der_ecdsa_to_raw(reinterpret_cast<const unsigned char*>(sig.data()), sig.size(), raw))
-            throw std::runtime_error("ECDSA signature conversion failed");
-        sig = std::move(raw);
-    }
-    token.push_back('.');
-    token.append(base64url_encode(bytes_of(sig)));
-    return token;
 }
 
 } // namespace switchboard::auth

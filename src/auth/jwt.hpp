@@ -8,12 +8,12 @@
 // configured with, so a token cannot pick how it is checked: "none" is never accepted, and an
 // HS256 token "signed" with a public key's PEM text fails when only public keys are configured
 // (the algorithm-confusion attack). Crypto goes through OpenSSL 3's EVP interfaces only.
+#include "auth/base64url.hpp" // base64url_encode/decode are part of this API
 #include "base/result.hpp"
 
 #include <cstddef>
 #include <cstdint>
 #include <memory>
-#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -103,12 +103,5 @@ std::string sign_hs256(std::string_view secret, std::string_view payload_json);
 /// that does not fit the alg.
 std::string sign_with_pem(std::string_view private_key_pem, std::string_view alg,
                           std::string_view payload_json);
-
-/// RFC 7515 §2 / RFC 4648 §5: URL-safe alphabet, no padding.
-std::string base64url_encode(std::span<const std::uint8_t> bytes);
-/// Strict inverse of base64url_encode: no padding, no whitespace, no other alphabet, and the
-/// unused bits of the last character must be zero, so each byte string has exactly one
-/// accepted encoding. Replaces `out`; false (out unspecified) on bad input.
-bool base64url_decode(std::string_view text, std::string& out);
 
 } // namespace switchboard::auth
