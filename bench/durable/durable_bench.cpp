@@ -122,7 +122,11 @@ Options parse(int argc, char** argv) {
 // JSON text of exactly `size` bytes where possible: {"p":"xxx..."}.
 std::string make_payload(std::size_t size) {
     constexpr std::string_view head = "{\"p\":\"", tail = "\"}";
-    if (size <= head.size() + tail.size()) return std::string(size, ' ').replace(0, 1, "0");
+    if (size <= head.size() + tail.size()) {
+        std::string number(size, ' '); // a JSON number padded with spaces
+        if (size) number[0] = '0';
+        return number;
+    }
     std::string out(head); // appended piecewise: g++ 12 -O3 misreads operator+ (-Wrestrict)
     out.append(size - head.size() - tail.size(), 'x');
     out.append(tail);
