@@ -351,15 +351,13 @@ void Session::handle_api(const http::RequestHead& req, std::span<const std::uint
 void Session::finish_api(hub::ErrorCode e, std::string result) {
     ctx_.api_waiting.erase(api_ticket_);
     api_ticket_ = 0;
-    std::string body(1, '{'); // (assigning a literal trips g++ 12's -Wrestrict at -O3)
+    std::string body;
     if (e == hub::ErrorCode::None) {
-        body += "\"result\":";
+        body += "{\"result\":";
         body += result.empty() ? std::string_view("{}") : std::string_view(result);
         body += '}';
     } else {
-        std::string reply;
-        hub::append_error(reply, 0, e);
-        body += std::string_view(reply).substr(reply.find("\"error\"")); // the reply without its id
+        hub::append_error_object(body, e);
     }
     body += '\n';
     respond_raw(hub::api_http_status(e), body, api_keep_alive_, false, "application/json", {});

@@ -164,11 +164,7 @@ void call_api(Shard& shard, std::string_view method, std::string_view body, ApiD
             auto each = [st, i](ErrorCode e, std::string r) {
                 std::string& out = st->answers[i];
                 if (e == ErrorCode::None) out = "{\"result\":" + r + "}";
-                else {
-                    append_error(out, 0, e);
-                    out = out.substr(out.find(",\"error\"") + 1);
-                    out = "{" + out;
-                }
+                else append_error_object(out, e);
                 if (--st->left == 0) {
                     std::string all = "{\"responses\":[";
                     for (std::size_t j = 0; j < st->answers.size(); ++j) all += (j ? "," : "") + st->answers[j];

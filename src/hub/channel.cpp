@@ -7,14 +7,14 @@
 
 namespace switchboard::hub {
 
-namespace {
-void append_position(std::string& out, const OwnedChannel& ch) {
+void OwnedChannel::append_position(std::string& out) const {
     out += "{\"epoch\":\"";
-    out += ch.epoch; // generated from [A-Za-z0-9]
+    out += epoch; // generated from [A-Za-z0-9]
     out += "\",\"offset\":";
-    out += std::to_string(ch.top);
+    out += std::to_string(top);
 }
 
+namespace {
 // Publications [from, to) of the history window, oldest first (or newest first).
 void append_range(std::string& out, const engine::MemoryHistory& h, std::size_t from, std::size_t to, bool reverse) {
     out += ",\"publications\":[";
@@ -41,7 +41,7 @@ bool OwnedChannel::recoverable_from(std::string_view epoch_seen, std::uint64_t o
 
 void OwnedChannel::subscribe_result(std::string& out, bool recover, std::string_view epoch_seen,
                                     std::uint64_t offset_seen, std::uint32_t history_n) const {
-    append_position(out, *this);
+    append_position(out);
     const bool keeps_history = ns && ns->history_size > 0;
     out += keeps_history ? ",\"recoverable\":true" : ",\"recoverable\":false";
     const bool last_matches = !history.empty() && history.last_offset() == top;
@@ -75,7 +75,7 @@ bool OwnedChannel::history_result(std::string& out, bool since, std::string_view
         to = history.size();
         from = to - std::min<std::size_t>(limit, to);
     }
-    append_position(out, *this);
+    append_position(out);
     append_range(out, history, from, to, reverse);
     out += '}';
     return true;

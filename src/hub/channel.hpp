@@ -43,6 +43,9 @@ struct OwnedChannel {
     bool history_result(std::string& out, bool since, std::string_view epoch_seen, std::uint64_t offset_seen,
                         std::uint32_t limit, bool reverse) const;
     void presence_result(std::string& out) const;
+    /// Opens a result object with the channel's position: {"epoch":"E","offset":TOP
+    /// (the caller adds members and the closing brace).
+    void append_position(std::string& out) const;
     void presence_stats(std::string& out) const;
 
     /// Whether every publication after `offset_seen` (in epoch `epoch_seen`) is still known.

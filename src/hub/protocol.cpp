@@ -124,14 +124,29 @@ void append_result(std::string& out, std::uint32_t id, std::string_view result_j
     out += '}';
 }
 
-void append_error(std::string& out, std::uint32_t id, ErrorCode code) {
-    out += "{\"id\":";
-    out += std::to_string(id);
-    out += ",\"error\":{\"code\":";
+namespace {
+// "error":{"code":C,"reason":R}
+void append_error_member(std::string& out, ErrorCode code) {
+    out += "\"error\":{\"code\":";
     out += std::to_string(static_cast<unsigned>(code));
     out += ",\"reason\":";
     json::append_escaped(out, error_reason(code));
-    out += "}}";
+    out += '}';
+}
+} // namespace
+
+void append_error(std::string& out, std::uint32_t id, ErrorCode code) {
+    out += "{\"id\":";
+    out += std::to_string(id);
+    out += ',';
+    append_error_member(out, code);
+    out += '}';
+}
+
+void append_error_object(std::string& out, ErrorCode code) {
+    out += '{';
+    append_error_member(out, code);
+    out += '}';
 }
 
 void append_publication(std::string& out, std::uint64_t offset, std::int64_t time_ms, std::string_view data,

@@ -67,6 +67,8 @@ template <class F> void for_each_line(std::string_view text, F&& f) {
 // Encoders. They append one JSON object (no trailing newline).
 void append_result(std::string& out, std::uint32_t id, std::string_view result_json);
 void append_error(std::string& out, std::uint32_t id, ErrorCode code);
+/// {"error":{"code":C,"reason":R}}: the error without a command id (server API answers).
+void append_error_object(std::string& out, ErrorCode code);
 /// {"offset":N,"time":T,"data":DATA[,"from":FROM]} — stored in history and sent as is.
 void append_publication(std::string& out, std::uint64_t offset, std::int64_t time_ms, std::string_view data,
                         std::string_view from_json);

@@ -278,7 +278,9 @@ void Shard::on(msg::Publish& m) {
         std::uint64_t offset = ch->top + 1;
         append_publication(pub, offset, t, m.data, m.from);
         commit(*ch, offset, t, std::move(pub));
-        std::string result = "{\"epoch\":\"" + ch->epoch + "\",\"offset\":" + std::to_string(offset) + "}";
+        std::string result;
+        ch->append_position(result); // the top is this publication now
+        result += '}';
         return reply(m.reply, m.cmd, m.api, ErrorCode::None, std::move(result));
     }
     publish_durable(*ch, m, t);

@@ -44,8 +44,10 @@ void Shard::on_committed(const std::vector<std::uint64_t>& tickets, bool ok) {
         OwnedChannel& ch = *p.ch;
         --ch.in_flight;
         if (ok) {
-            std::string result = "{\"epoch\":\"" + ch.epoch + "\",\"offset\":" + std::to_string(p.offset) + "}";
             commit(ch, p.offset, p.time_ms, std::move(p.pub_json));
+            std::string result;
+            ch.append_position(result); // the top is this publication now
+            result += '}';
             reply(p.reply, p.cmd, p.api, ErrorCode::None, std::move(result));
         } else {
             // Not durable. The store refuses any later offset of this channel (it never fills a
@@ -99,7 +101,9 @@ bool Shard::durable_subscribe_result(const OwnedChannel& ch, const msg::Subscrib
     std::string items;
     std::uint64_t got = 0;
     auto head = [&](bool recovered_field, bool recovered) {
-        out = "{\"epoch\":\"" + ch.epoch + "\",\"offset\":" + std::to_string(ch.top) + ",\"recoverable\":true";
+        out.clear();
+        ch.append_position(out);
+        out += ",\"recoverable\":true";
         if (recovered_field) out += recovered ? ",\"recovered\":true" : ",\"recovered\":false";
         out += ",\"publications\":[" + items + "]}";
     };
@@ -143,7 +147,9 @@ int Shard::durable_history_result(const OwnedChannel& ch, const msg::Query& m, s
     std::uint64_t got = 0;
     if (!read_stored(ch, after, count, items, got, m.reverse && !m.since)) return -1;
     if (m.since && count > 0 && got == 0) return -1; // trimmed: the position is gone
-    out = "{\"epoch\":\"" + ch.epoch + "\",\"offset\":" + std::to_string(ch.top) + ",\"publications\":[" + items + "]}";
+    out.clear();
+    ch.append_position(out);
+    out += ",\"publications\":[" + items + "]}";
     return 1;
 }
 

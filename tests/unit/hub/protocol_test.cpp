@@ -667,6 +667,13 @@ TEST(HubProtocol, AppendErrorMatchesTheDocumentedExample) {
     EXPECT_EQ(out, R"({"id":3,"error":{"code":103,"reason":"permission denied"}})");
 }
 
+TEST(HubProtocol, AppendErrorObjectIsTheErrorWithoutAnId) {
+    // The server API's error body (docs/api.md).
+    std::string out;
+    append_error_object(out, ErrorCode::Busy);
+    EXPECT_EQ(out, R"({"error":{"code":113,"reason":"server busy"}})");
+}
+
 TEST(HubProtocol, AppendPublication) {
     std::string from;
     append_client_info(from, "alice", "c7Jd2kQ0", R"({"name":"Alice"})");
