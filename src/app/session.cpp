@@ -330,7 +330,6 @@ void Session::handle_api(const http::RequestHead& req, std::span<const std::uint
     else if (auto a = req.header("authorization"); a && a->size() > 7 && http::iequals(a->substr(0, 7), "apikey "))
         given = trim_ows(a->substr(7));
     if (given.size() != key.size() || CRYPTO_memcmp(given.data(), key.data(), key.size()) != 0) {
-        ctx_.stats.http_4xx.add();
         return respond(401, "{\"error\":{\"code\":101,\"reason\":\"unauthorized: bad or missing API key\"}}", &req,
                        "application/json", {{"WWW-Authenticate", "apikey"}});
     }

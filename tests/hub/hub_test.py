@@ -12,6 +12,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "support"))
 sys.path.insert(0, os.path.dirname(__file__))
@@ -603,15 +604,21 @@ async def test_api(sb):
     check("API channels lists channels with subscriber counts", names.get("chat:api") == 1, body)
     status, body = api(sb, "info")
     check("API info", status == 200 and body["result"]["version"] and len(body["result"]["loops"]) >= 1, body)
+    def errors_4xx():
+        with urllib.request.urlopen(sb.http_url + "/metrics", timeout=5) as r:
+            for line in r.read().decode().splitlines():
+                if line.startswith('switchboard_errors_total{kind="http_4xx"}'):
+                    return int(line.split()[-1])
+    before = errors_4xx()
     status, body = api(sb, "info", key="wrong")
     check("a wrong API key gets 401", status == 401, status)
+    check("a refused API key counts once in the 4xx errors", errors_4xx() == before + 1, (before, errors_4xx()))
     status, body = api(sb, "info", key=None)
     check("no API key gets 401", status == 401, status)
     status, body = api(sb, "nosuch")
     check("an unknown API method gets 404", status == 404 and body["error"]["code"] == 104, (status, body))
     status, body = api(sb, "publish", {"channel": "chat:api"})
     check("API publish without data gets 400", status == 400, (status, body))
-    import urllib.request
     req = urllib.request.Request(sb.http_url + "/api/info", data=b"{not json", method="POST",
                                  headers={"X-API-Key": "test-key"})
     try:
