@@ -30,10 +30,9 @@ import net from 'node:net';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { chromium } from '../interop/node_modules/playwright-core/index.mjs';
+import { CHROMIUM, launchChromium } from '../interop/lib/chromium.mjs';
 import { Switchboard, killAll } from '../interop/lib/switchboard_proc.mjs';
 
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const ROOM = 'e2e';
 const CHANNEL = `chat:${ROOM}`;
 const PHASE1_EACH = 10; // alternating, each confirmed before the next
@@ -174,21 +173,13 @@ let userDataDir = null;
 const users = [];
 
 async function launch() {
-  userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sb-e2e-chromium-'));
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    ignoreDefaultArgs: true,
-    timeout: 20000,
-    args: [
-      '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync',
-      '--no-default-browser-check', '--disable-dev-shm-usage', '--remote-debugging-pipe',
-      // Both users' pages must keep their timers running (reconnect backoff, banner).
-      '--disable-background-timer-throttling', '--disable-renderer-backgrounding',
-      '--disable-backgrounding-occluded-windows',
-      `--user-data-dir=${userDataDir}`, 'about:blank',
-    ],
-  });
+  // Both users' pages must keep their timers running (reconnect backoff, banner).
+  const b = await launchChromium('sb-e2e-chromium-', [
+    '--disable-background-timer-throttling', '--disable-renderer-backgrounding',
+    '--disable-backgrounding-occluded-windows',
+  ]);
+  userDataDir = b.userDataDir;
+  return b;
 }
 
 // Runs in each page before the app: records every status a message element was rendered with

@@ -10,13 +10,10 @@
 // Prints one line per check (PASS/FAIL), then a final line `N passed, N failed`.
 // Exit status 0 only if every check passed; bounded by a watchdog (--budget, default 55 s).
 import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { chromium } from 'playwright-core';
+import { CHROMIUM, launchChromium } from './lib/chromium.mjs';
 import { Switchboard, killAll } from './lib/switchboard_proc.mjs';
 import { SIZES, KINDS, UNICODE_SAMPLES, parseArgs, binaryUsable, Report, withTimeout } from './lib/common.mjs';
 
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const SHUTDOWN_TIMEOUT = 15000;
 const R = new Report();
 const args = parseArgs();
@@ -238,21 +235,8 @@ function pageLib() {
 // ------------------------------------------------------------------------------------------
 // Node side
 
-async function launch() {
-  const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'switchboard-chromium-'));
-  const b = await chromium.launch({
-    executablePath: CHROMIUM,
-    ignoreDefaultArgs: true,
-    timeout: 20000,
-    args: [
-      '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync',
-      '--no-default-browser-check', '--disable-dev-shm-usage', '--remote-debugging-pipe',
-      `--user-data-dir=${userDataDir}`, 'about:blank',
-    ],
-  });
-  b.userDataDir = userDataDir;
-  return b;
+function launch() {
+  return launchChromium('switchboard-chromium-');
 }
 
 async function newPage(sb) {
