@@ -1,6 +1,5 @@
 #include "hub/api.hpp"
 
-#include "hub/channel_name.hpp"
 #include "hub/client.hpp"
 #include "hub/hub.hpp"
 #include "hub/protocol.hpp"
@@ -83,9 +82,7 @@ bool parse_args(std::string_view body, Args& a) {
 }
 
 const NamespaceOptions* namespace_of(Shard& shard, std::string_view channel) {
-    ChannelName cn;
-    if (!parse_channel(channel, cn)) return nullptr;
-    return shard.hub().config().namespaces.find(cn.ns);
+    return shard.hub().config().namespaces.of_channel(channel);
 }
 
 // Runs `per_shard` on every shard and `finish` with all of their answers, back on `origin`.

@@ -311,11 +311,7 @@ void Client::query(const Command& c, msg::QueryKind kind) {
     // Reading a channel needs what subscribing needs; a subscribed client already passed that.
     if (!subs_.count(channel))
         if (ErrorCode e = check(c.channel, false, c.token, &ns); e != ErrorCode::None) return reply_error(c.id, e);
-    if (!ns) {
-        ChannelName cn;
-        parse_channel(channel, cn);
-        ns = shard_.hub().config().namespaces.find(cn.ns);
-    }
+    if (!ns) ns = shard_.hub().config().namespaces.of_channel(channel);
     if (kind == msg::QueryKind::History && ns->history_size == 0) return reply_error(c.id, ErrorCode::NotAvailable);
     if (kind != msg::QueryKind::History && !ns->presence) return reply_error(c.id, ErrorCode::NotAvailable);
     msg::Query q;

@@ -1,5 +1,7 @@
 #include "hub/namespaces.hpp"
 
+#include "hub/channel_name.hpp"
+
 #include <charconv>
 #include <stdexcept>
 
@@ -92,6 +94,11 @@ const NamespaceOptions* Namespaces::find(std::string_view name) const noexcept {
     for (const auto& ns : list_)
         if (ns.name == name) return &ns;
     return nullptr;
+}
+
+const NamespaceOptions* Namespaces::of_channel(std::string_view channel) const noexcept {
+    ChannelName cn;
+    return parse_channel(channel, cn) ? find(cn.ns) : nullptr;
 }
 
 bool Namespaces::any_durable() const noexcept {

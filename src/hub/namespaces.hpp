@@ -41,6 +41,9 @@ class Namespaces {
     /// Adds a namespace or replaces the one with the same name.
     void set(NamespaceOptions ns);
     const NamespaceOptions* find(std::string_view name) const noexcept;
+    /// The namespace a channel name belongs to; null for an invalid name or an unknown
+    /// namespace.
+    const NamespaceOptions* of_channel(std::string_view channel) const noexcept;
     bool any_durable() const noexcept;
     const std::vector<NamespaceOptions>& all() const noexcept { return list_; }
 

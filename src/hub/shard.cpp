@@ -2,7 +2,6 @@
 
 #include "base/for_each_self_removing.hpp"
 #include "engine/engine.hpp"
-#include "hub/channel_name.hpp"
 #include "hub/client.hpp"
 #include "hub/hub.hpp"
 #include "hub/protocol.hpp"
@@ -126,9 +125,7 @@ OwnedChannel* Shard::owned(const std::string& name, bool create) {
     auto it = owned_.find(name);
     if (it != owned_.end()) return it->second.get();
     if (!create) return nullptr;
-    ChannelName cn;
-    if (!parse_channel(name, cn)) return nullptr;
-    const NamespaceOptions* ns = hub_.config().namespaces.find(cn.ns);
+    const NamespaceOptions* ns = hub_.config().namespaces.of_channel(name);
     if (!ns) return nullptr;
     auto ch = std::make_unique<OwnedChannel>();
     ch->name = name;

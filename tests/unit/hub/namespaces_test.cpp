@@ -225,5 +225,15 @@ TEST(HubNamespaces, SetKeepsOrder) {
     EXPECT_EQ(n.all()[1].name, "b");
 }
 
+TEST(HubNamespaces, OfChannel) {
+    const Namespaces n = Namespaces::defaults();
+    EXPECT_EQ(n.of_channel("chat:lobby"), n.find("chat"));
+    EXPECT_EQ(n.of_channel("lobby"), n.find(""));
+    EXPECT_EQ(n.of_channel("dm#alice,bob"), n.find(""));
+    EXPECT_EQ(n.of_channel("nope:x"), nullptr);     // unknown namespace
+    EXPECT_EQ(n.of_channel("chat:bad name"), nullptr); // invalid name
+    EXPECT_EQ(n.of_channel(""), nullptr);
+}
+
 } // namespace
 } // namespace switchboard::hub
