@@ -202,19 +202,40 @@ inline bool parse_reply(Bytes o, Reply& r) {
     return false;
 }
 
+// The position just after `key` if it starts exactly at `at`, or nullptr.
+inline const uint8_t* key_at(const uint8_t* at, const uint8_t* end, std::string_view key) {
+    if (static_cast<size_t>(end - at) >= key.size() && std::memcmp(at, key.data(), key.size()) == 0)
+        return at + key.size();
+    return nullptr;
+}
+
+// A pub push's members come in one order ({"push":"pub","channel":..,"offset":..,"time":..,
+// "data":..}), so the scan first looks for each where the previous one ended: a few compares
+// instead of a search from the start of the object per member, so that at saturation the load
+// generator is not what limits the server. Any other order still parses through the search.
 inline bool parse_pub(Bytes o, Pub& out) {
+    static constexpr std::string_view kHead = R"({"push":"pub",)";
     const uint8_t* end = o.p + o.n;
-    const uint8_t* ch = after_key(o.p, end, R"("channel":")");
+    const uint8_t* ch = o.n > kHead.size() ? key_at(o.p + kHead.size(), end, R"("channel":")") : nullptr;
+    if (!ch) ch = after_key(o.p, end, R"("channel":")");
     if (!ch) return false;
     const void* q = std::memchr(ch, '"', static_cast<size_t>(end - ch));
     if (!q) return false;
-    out.channel = std::string_view(reinterpret_cast<const char*>(ch),
-                                   static_cast<size_t>(static_cast<const uint8_t*>(q) - ch));
-    const uint8_t* off = after_key(o.p, end, R"("offset":)");
+    const auto* ch_end = static_cast<const uint8_t*>(q);
+    out.channel = std::string_view(reinterpret_cast<const char*>(ch), static_cast<size_t>(ch_end - ch));
+    const uint8_t* off = key_at(ch_end + 1, end, R"(,"offset":)");
+    if (!off) off = after_key(o.p, end, R"("offset":)");
     if (!off || !read_u64(off, end, out.offset)) return false;
     out.data = nullptr;
     out.data_len = 0;
-    if (const uint8_t* d = after_key(o.p, end, R"("data":")")) {
+    const uint8_t* next = off; // read_u64 moved it past the digits
+    if (const uint8_t* t = key_at(next, end, R"(,"time":)")) {
+        uint64_t ignored = 0;
+        if (read_u64(t, end, ignored)) next = t;
+    }
+    const uint8_t* d = key_at(next, end, R"(,"data":")");
+    if (!d) d = after_key(o.p, end, R"("data":")");
+    if (d) {
         // Our payloads hold no '"' and no escapes, so the first '"' ends the string.
         const void* dq = std::memchr(d, '"', static_cast<size_t>(end - d));
         if (!dq) return false;
