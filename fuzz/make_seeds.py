@@ -90,3 +90,40 @@ write(T, "offer_all_params", b"permessage-deflate; client_max_window_bits=12; se
                              b"client_no_context_takeover; server_no_context_takeover")
 write(T, "offers_list", b"x-webkit-deflate-frame, permessage-deflate; bogus, permessage-deflate; "
                         b"server_max_window_bits=\"9\", permessage-deflate")
+
+# stun_message_fuzz: one datagram (STUN message or ChannelData)
+T = "stun_message_fuzz"
+import hashlib
+import hmac as hmac_mod
+
+
+def stun(mtype, tid, attrs, mi_key=None, fingerprint=False):
+    body = b""
+    for at, v in attrs:
+        body += struct.pack(">HH", at, len(v)) + v + b"\0" * ((4 - len(v) % 4) % 4)
+    if mi_key is not None:
+        head = struct.pack(">HHI", mtype, len(body) + 24, 0x2112A442) + tid
+        body += struct.pack(">HH", 0x0008, 20) + hmac_mod.new(mi_key, head + body, hashlib.sha1).digest()
+    if fingerprint:
+        head = struct.pack(">HHI", mtype, len(body) + 8, 0x2112A442) + tid
+        body += struct.pack(">HHI", 0x8028, 4, (zlib.crc32(head + body) ^ 0x5354554E) & 0xFFFFFFFF)
+    return struct.pack(">HHI", mtype, len(body), 0x2112A442) + tid + body
+
+
+def xor_v4(ip, port):
+    cookie = struct.pack(">I", 0x2112A442)
+    return struct.pack(">BBH", 0, 1, port ^ 0x2112) + bytes(a ^ b for a, b in zip(ip, cookie))
+
+
+TID = bytes(range(12))
+UDP = bytes([17, 0, 0, 0])
+write(T, "binding", stun(0x0001, TID, [], fingerprint=True))
+write(T, "allocate_noauth", stun(0x0003, TID, [(0x0019, UDP)], fingerprint=True))
+write(T, "allocate_auth", stun(0x0003, TID, [(0x0019, UDP), (0x0006, b"alice"), (0x0014, b"switchboard"),
+                                             (0x0015, b"nonce123")], mi_key=b"k" * 16, fingerprint=True))
+write(T, "create_permission", stun(0x0008, TID, [(0x0012, xor_v4(bytes([127, 0, 0, 1]), 5000)),
+                                                 (0x0012, xor_v4(bytes([10, 0, 0, 1]), 1))], mi_key=b"k" * 16))
+write(T, "send_indication", stun(0x0016, TID, [(0x0012, xor_v4(bytes([127, 0, 0, 1]), 5000)), (0x0013, b"hello")]))
+write(T, "error", stun(0x0113, TID, [(0x0009, bytes([0, 0, 4, 1]) + b"Unauthorized"), (0x000A, b"\x00\x31\x00\x32")]))
+write(T, "channel_data", struct.pack(">HH", 0x4001, 5) + b"hello\0\0\0")
+write(T, "xor_v6", stun(0x0101, TID, [(0x0020, struct.pack(">BBH", 0, 2, 0x1234) + bytes(16))]))
