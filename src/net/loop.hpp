@@ -5,6 +5,7 @@
 // tasks, then flush every stream that queued output, so each socket sees at most one gather
 // write per turn.
 #include "base/byte_buffer.hpp"
+#include "base/counter.hpp"
 #include "net/local_bytes.hpp"
 
 #include <atomic>
@@ -30,15 +31,7 @@ class IoHandler {
     ~IoHandler() = default;
 };
 
-/// Counters one loop writes and /metrics reads from another thread: single writer, so plain
-/// relaxed loads and stores suffice (no locked read-modify-write on the hot path).
-struct Counter {
-    std::atomic<std::uint64_t> v{0};
-    void add(std::uint64_t n = 1) noexcept { v.store(v.load(std::memory_order_relaxed) + n, std::memory_order_relaxed); }
-    void sub(std::uint64_t n = 1) noexcept { v.store(v.load(std::memory_order_relaxed) - n, std::memory_order_relaxed); }
-    void set(std::uint64_t n) noexcept { v.store(n, std::memory_order_relaxed); }
-    std::uint64_t get() const noexcept { return v.load(std::memory_order_relaxed); }
-};
+using switchboard::Counter;
 
 struct LoopStats {
     Counter connections_open;   // gauge

@@ -1,0 +1,444 @@
+#include "turn/server.hpp"
+
+#include "stun/channel_data.hpp"
+#include "stun/integrity.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+namespace switchboard::turn {
+
+namespace {
+constexpr std::uint8_t kUdp = 17;
+constexpr std::size_t kBuckets = 4096;
+constexpr std::size_t kMaxAnswer = 1500;
+constexpr std::size_t kMaxPeersPerRequest = 8;
+
+// Attributes this server understands (RFC 8489 §14: any other below 0x8000 fails with 420).
+constexpr std::uint16_t kKnown[] = {
+    stun::attr::Username,          stun::attr::Realm,           stun::attr::Nonce,
+    stun::attr::ErrorCode,         stun::attr::Lifetime,        stun::attr::XorPeerAddress,
+    stun::attr::Data,              stun::attr::RequestedTransport, stun::attr::DontFragment,
+    stun::attr::RequestedAddressFamily, stun::attr::EvenPort,   stun::attr::ReservationToken,
+    stun::attr::ChannelNumber,     stun::attr::XorMappedAddress, stun::attr::Priority,
+    stun::attr::UseCandidate,      stun::attr::PasswordAlgorithm, stun::attr::Userhash,
+    stun::attr::MappedAddress,
+};
+} // namespace
+
+Server::Server(Host& host, Credentials& creds, const PeerPolicy& policy, Limits limits)
+    : host_(host), creds_(creds), policy_(policy), limits_(limits), buckets_(kBuckets), out_(kMaxAnswer) {}
+
+Server::~Server() {
+    for (auto& [tuple, a] : by_tuple_) host_.close_relay(a->relay);
+}
+
+const Allocation* Server::find(const ClientTuple& t) const {
+    auto it = by_tuple_.find(t);
+    return it == by_tuple_.end() ? nullptr : it->second.get();
+}
+
+bool Server::allow_unauthenticated(Now now, const stun::Address& from) {
+    if (limits_.unauth_per_s == 0) return true;
+    stun::Address ip = from.canonical();
+    ip.port = 0;
+    Bucket& b = buckets_[stun::AddressHash{}(ip) % kBuckets];
+    if (b.second != now.unix_s) {
+        b.second = now.unix_s;
+        b.used = 0;
+    }
+    if (b.used >= limits_.unauth_per_s) {
+        stats_.rate_limited.add();
+        return false;
+    }
+    ++b.used;
+    return true;
+}
+
+void Server::on_client(Now now, const ClientTuple& from, std::span<const std::uint8_t> bytes) {
+    if (bytes.empty()) return;
+    if (bytes[0] >= 0x40 && bytes[0] <= 0x4F) return handle_channel_data(now, from, bytes);
+    auto m = stun::parse(bytes);
+    if (!m) return; // not STUN, or malformed: dropped without an answer (RFC 8489 §6.3)
+    if (m->has_fingerprint() && !m->fingerprint_ok()) return;
+    if (m->cls() == stun::Class::Request) return handle_request(now, from, *m);
+    if (m->cls() == stun::Class::Indication) return handle_indication(now, from, *m);
+    // Responses from clients mean nothing to a server.
+}
+
+void Server::handle_request(Now now, const ClientTuple& from, const stun::MessageView& m) {
+    if (auto unknown = m.unknown_required(kKnown)) {
+        if (!allow_unauthenticated(now, from.client)) return;
+        std::uint16_t u[] = {*unknown};
+        return send_error(now, from, m, 420, "Unknown Attribute", nullptr, u);
+    }
+    if (m.method() == stun::Method::Binding) {
+        if (!allow_unauthenticated(now, from.client)) return;
+        return binding(from, m);
+    }
+    switch (m.method()) {
+    case stun::Method::Allocate:
+    case stun::Method::Refresh:
+    case stun::Method::CreatePermission:
+    case stun::Method::ChannelBind: break;
+    default:
+        if (!allow_unauthenticated(now, from.client)) return;
+        return send_error(now, from, m, 400, "Bad Request");
+    }
+    Auth auth;
+    if (!authenticate(now, from, m, auth)) return;
+    switch (m.method()) {
+    case stun::Method::Allocate: return allocate(now, from, m, auth);
+    case stun::Method::Refresh: return refresh(now, from, m, auth);
+    case stun::Method::CreatePermission: return create_permission(now, from, m, auth);
+    case stun::Method::ChannelBind: return channel_bind(now, from, m, auth);
+    default: return;
+    }
+}
+
+void Server::binding(const ClientTuple& from, const stun::MessageView& m) {
+    stats_.bindings.add();
+    stun::Writer w(out_, stun::Method::Binding, stun::Class::Success, m.transaction_id());
+    w.add_xor_address(stun::attr::XorMappedAddress, from.client);
+    finish_and_send(from, m, w, nullptr);
+}
+
+// RFC 8489 §9.2.4: no integrity -> 401 with realm and nonce; a nonce that is not ours or too
+// old -> 438 with a fresh one; a wrong key -> 401. Only then does any state get touched.
+bool Server::authenticate(Now now, const ClientTuple& from, const stun::MessageView& m, Auth& out) {
+    if (!m.has_integrity() && !m.has_integrity_sha256()) {
+        if (allow_unauthenticated(now, from.client)) send_error(now, from, m, 401, "Unauthorized");
+        return false;
+    }
+    auto username = m.text(stun::attr::Username);
+    auto realm = m.text(stun::attr::Realm);
+    auto nonce = m.text(stun::attr::Nonce);
+    if (!username || !realm || !nonce) {
+        if (allow_unauthenticated(now, from.client)) send_error(now, from, m, 400, "Bad Request");
+        return false;
+    }
+    if (*realm != creds_.realm() || nonces_.check(*nonce, from.client, now.unix_s) != NonceMaker::Check::Ok) {
+        stats_.stale_nonces.add();
+        if (allow_unauthenticated(now, from.client)) send_error(now, from, m, 438, "Stale Nonce");
+        return false;
+    }
+    creds_.keys(*username, now.unix_s, keys_);
+    for (const Key& k : keys_) {
+        bool ok = m.has_integrity_sha256() ? m.integrity_sha256_ok(k) : m.integrity_ok(k);
+        if (!ok) continue;
+        out.key = k;
+        out.sha256 = m.has_integrity_sha256();
+        out.username.assign(*username);
+        return true;
+    }
+    stats_.auth_failures.add();
+    if (allow_unauthenticated(now, from.client)) send_error(now, from, m, 401, "Unauthorized");
+    return false;
+}
+
+void Server::finish_and_send(const ClientTuple& to, const stun::MessageView& m, stun::Writer& w, const Auth* auth) {
+    if (limits_.software) w.add(stun::attr::Software, std::string_view("switchboard"));
+    if (auth) {
+        if (auth->sha256) w.add_integrity_sha256(auth->key);
+        else w.add_integrity(auth->key);
+    }
+    if (m.has_fingerprint()) w.add_fingerprint();
+    if (std::size_t n = w.finish()) host_.to_client(to, {out_.data(), n});
+}
+
+void Server::send_error(Now now, const ClientTuple& to, const stun::MessageView& m, int code, std::string_view reason,
+                        const Auth* auth, std::span<const std::uint16_t> unknown) {
+    stats_.errors_sent.add();
+    // An answer to an unauthenticated request must not amplify: at most 2.7x the request. The
+    // reason phrase is only a diagnostic (RFC 8489 §14.8), so it is the first thing left out.
+    std::size_t bound = auth ? out_.size() : m.bytes().size() * 27 / 10;
+    for (std::string_view text : {reason, std::string_view()}) {
+        stun::Writer w(out_, m.raw_method(), stun::Class::Error, m.transaction_id());
+        w.add_error(code, text);
+        if (!unknown.empty()) w.add_unknown_attributes(unknown);
+        if (code == 401 || code == 438) {
+            w.add(stun::attr::Realm, creds_.realm());
+            w.add(stun::attr::Nonce, nonces_.make(to.client, now.unix_s));
+        }
+        std::size_t fixed = w.size() + (m.has_fingerprint() ? 8 : 0) + (limits_.software ? 16 : 0);
+        if (fixed > bound && !text.empty()) continue;
+        return finish_and_send(to, m, w, auth);
+    }
+}
+
+void Server::allocate(Now now, const ClientTuple& from, const stun::MessageView& m, const Auth& auth) {
+    if (auto it = by_tuple_.find(from); it != by_tuple_.end()) {
+        Allocation& a = *it->second;
+        if (a.allocate_tid != m.transaction_id() || a.username != auth.username)
+            return send_error(now, from, m, 437, "Allocation Mismatch", &auth);
+        // A retransmission of the request that made this allocation: answer it again.
+        stun::Writer w(out_, stun::Method::Allocate, stun::Class::Success, m.transaction_id());
+        w.add_xor_address(stun::attr::XorRelayedAddress, a.relayed);
+        w.add_u32(stun::attr::Lifetime, static_cast<std::uint32_t>((a.expires_ms - std::min(a.expires_ms, now.mono_ms)) / 1000));
+        w.add_xor_address(stun::attr::XorMappedAddress, from.client);
+        return finish_and_send(from, m, w, &auth);
+    }
+    auto transport = m.u32(stun::attr::RequestedTransport);
+    if (!transport) return send_error(now, from, m, 400, "Bad Request: no REQUESTED-TRANSPORT", &auth);
+    if ((*transport >> 24) != kUdp) return send_error(now, from, m, 442, "Unsupported Transport Protocol", &auth);
+    if (m.has(stun::attr::ReservationToken)) return send_error(now, from, m, 508, "Insufficient Capacity: no reservations", &auth);
+    stun::Family family = stun::Family::V4;
+    if (auto f = m.find(stun::attr::RequestedAddressFamily)) {
+        if (f->size() != 4) return send_error(now, from, m, 400, "Bad Request", &auth);
+        if ((*f)[0] == 2) family = stun::Family::V6;
+        else if ((*f)[0] != 1) return send_error(now, from, m, 440, "Address Family not Supported", &auth);
+        if (m.has(stun::attr::EvenPort) && m.has(stun::attr::AdditionalAddressFamily))
+            return send_error(now, from, m, 400, "Bad Request", &auth);
+    }
+    if (by_tuple_.size() >= limits_.max_allocations) return send_error(now, from, m, 508, "Insufficient Capacity", &auth);
+    std::uint32_t& count = per_user_[auth.username];
+    if (limits_.max_allocations_per_user && count >= limits_.max_allocations_per_user) {
+        if (count == 0) per_user_.erase(auth.username);
+        return send_error(now, from, m, 486, "Allocation Quota Reached", &auth);
+    }
+    bool even = false;
+    if (auto e = m.find(stun::attr::EvenPort)) even = !e->empty();
+    stun::Address relayed;
+    auto relay = host_.open_relay(family, even, relayed);
+    if (!relay) {
+        if (count == 0) per_user_.erase(auth.username);
+        return send_error(now, from, m, 508, "Insufficient Capacity", &auth);
+    }
+    std::uint32_t lifetime = limits_.default_lifetime_s;
+    if (auto l = m.u32(stun::attr::Lifetime)) lifetime = std::clamp(*l, limits_.default_lifetime_s, limits_.max_lifetime_s);
+    auto a = std::make_unique<Allocation>();
+    a->tuple = from;
+    a->relay = *relay;
+    a->relayed = relayed;
+    a->username = auth.username;
+    a->key = auth.key;
+    a->sha256 = auth.sha256;
+    a->expires_ms = now.mono_ms + lifetime * 1000ull;
+    a->allocate_tid = m.transaction_id();
+    a->tokens = limits_.bandwidth_bytes_per_s;
+    a->tokens_at_ms = now.mono_ms;
+    by_relay_[*relay] = a.get();
+    by_tuple_.emplace(from, std::move(a));
+    ++count;
+    stats_.allocations.set(by_tuple_.size());
+    stats_.allocations_total.add();
+
+    stun::Writer w(out_, stun::Method::Allocate, stun::Class::Success, m.transaction_id());
+    w.add_xor_address(stun::attr::XorRelayedAddress, relayed);
+    w.add_u32(stun::attr::Lifetime, lifetime);
+    w.add_xor_address(stun::attr::XorMappedAddress, from.client);
+    if (m.has(stun::attr::AdditionalAddressFamily)) {
+        // Dual allocations (RFC 8656 §7.2) are not offered: say so for the second family.
+        std::uint8_t v[] = {0, 0, 4, 40};
+        w.add(stun::attr::AddressErrorCode, v);
+    }
+    finish_and_send(from, m, w, &auth);
+}
+
+void Server::refresh(Now now, const ClientTuple& from, const stun::MessageView& m, const Auth& auth) {
+    auto it = by_tuple_.find(from);
+    if (it == by_tuple_.end()) return send_error(now, from, m, 437, "Allocation Mismatch", &auth);
+    Allocation& a = *it->second;
+    if (a.username != auth.username) return send_error(now, from, m, 441, "Wrong Credentials", &auth);
+    if (auto f = m.find(stun::attr::RequestedAddressFamily)) {
+        if (f->size() != 4 || static_cast<stun::Family>((*f)[0]) != a.relayed.family)
+            return send_error(now, from, m, 443, "Peer Address Family Mismatch", &auth);
+    }
+    std::uint32_t lifetime = limits_.default_lifetime_s;
+    if (auto l = m.u32(stun::attr::Lifetime)) lifetime = *l == 0 ? 0 : std::clamp(*l, limits_.default_lifetime_s, limits_.max_lifetime_s);
+    stun::Writer w(out_, stun::Method::Refresh, stun::Class::Success, m.transaction_id());
+    w.add_u32(stun::attr::Lifetime, lifetime);
+    Auth keep = auth;
+    if (lifetime == 0) {
+        // Gone at once, so the client may allocate again from the same address right away
+        // (no 437 for a reallocation after Refresh 0).
+        remove(&a);
+    } else {
+        a.expires_ms = now.mono_ms + lifetime * 1000ull;
+    }
+    finish_and_send(from, m, w, &keep);
+}
+
+void Server::create_permission(Now now, const ClientTuple& from, const stun::MessageView& m, const Auth& auth) {
+    auto it = by_tuple_.find(from);
+    if (it == by_tuple_.end()) return send_error(now, from, m, 437, "Allocation Mismatch", &auth);
+    Allocation& a = *it->second;
+    if (a.username != auth.username) return send_error(now, from, m, 441, "Wrong Credentials", &auth);
+    stun::Address peers[kMaxPeersPerRequest];
+    int n = m.xor_addresses(stun::attr::XorPeerAddress, peers);
+    if (n <= 0) return send_error(now, from, m, 400, "Bad Request: no XOR-PEER-ADDRESS", &auth);
+    // All or nothing (RFC 8656 §9.2): check every peer before installing any.
+    for (int i = 0; i < n; ++i) {
+        if (peers[i].family != a.relayed.family) return send_error(now, from, m, 443, "Peer Address Family Mismatch", &auth);
+        if (Denial d = policy_.check(peers[i]); d != Denial::None) {
+            stats_.denied[static_cast<std::size_t>(d)].add();
+            return send_error(now, from, m, 403, "Forbidden", &auth);
+        }
+    }
+    std::uint64_t expires = now.mono_ms + limits_.permission_lifetime_s * 1000ull;
+    std::size_t added = 0;
+    for (int i = 0; i < n; ++i)
+        if (!a.permitted(peers[i], 0)) ++added;
+    std::erase_if(a.permissions, [&](const Permission& p) { return p.expires_ms <= now.mono_ms; });
+    if (a.permissions.size() + added > limits_.max_permissions) return send_error(now, from, m, 508, "Insufficient Capacity", &auth);
+    for (int i = 0; i < n; ++i) {
+        auto p = std::find_if(a.permissions.begin(), a.permissions.end(),
+                              [&](const Permission& q) { return q.peer.family == peers[i].family && q.peer.ip == peers[i].ip; });
+        if (p != a.permissions.end()) p->expires_ms = expires;
+        else a.permissions.push_back(Permission{peers[i], expires});
+    }
+    stun::Writer w(out_, stun::Method::CreatePermission, stun::Class::Success, m.transaction_id());
+    finish_and_send(from, m, w, &auth);
+}
+
+void Server::channel_bind(Now now, const ClientTuple& from, const stun::MessageView& m, const Auth& auth) {
+    auto it = by_tuple_.find(from);
+    if (it == by_tuple_.end()) return send_error(now, from, m, 437, "Allocation Mismatch", &auth);
+    Allocation& a = *it->second;
+    if (a.username != auth.username) return send_error(now, from, m, 441, "Wrong Credentials", &auth);
+    auto number = m.u32(stun::attr::ChannelNumber);
+    auto peer = m.xor_address(stun::attr::XorPeerAddress);
+    if (!number || !peer || !stun::valid_channel(static_cast<std::uint16_t>(*number >> 16)))
+        return send_error(now, from, m, 400, "Bad Request", &auth);
+    auto ch = static_cast<std::uint16_t>(*number >> 16);
+    if (peer->family != a.relayed.family) return send_error(now, from, m, 443, "Peer Address Family Mismatch", &auth);
+    if (Denial d = policy_.check(*peer); d != Denial::None) {
+        stats_.denied[static_cast<std::size_t>(d)].add();
+        return send_error(now, from, m, 403, "Forbidden", &auth);
+    }
+    std::erase_if(a.channels, [&](const Channel& c) { return c.expires_ms <= now.mono_ms; });
+    // RFC 8656 §12.2: a channel is bound to one peer and a peer to one channel.
+    for (const Channel& c : a.channels)
+        if ((c.number == ch) != (c.peer == *peer)) return send_error(now, from, m, 400, "Bad Request: channel or peer bound otherwise", &auth);
+    std::uint64_t expires = now.mono_ms + limits_.channel_lifetime_s * 1000ull;
+    auto c = std::find_if(a.channels.begin(), a.channels.end(), [&](const Channel& x) { return x.number == ch; });
+    bool new_permission = !a.permitted(*peer, now.mono_ms);
+    if (c == a.channels.end() && a.channels.size() >= limits_.max_channels)
+        return send_error(now, from, m, 508, "Insufficient Capacity", &auth);
+    if (new_permission) std::erase_if(a.permissions, [&](const Permission& p) { return p.expires_ms <= now.mono_ms; });
+    if (new_permission && a.permissions.size() >= limits_.max_permissions)
+        return send_error(now, from, m, 508, "Insufficient Capacity", &auth);
+    if (c != a.channels.end()) c->expires_ms = expires;
+    else a.channels.push_back(Channel{ch, *peer, expires});
+    // Binding a channel installs or refreshes the permission for its peer (§12.2).
+    std::uint64_t pexp = now.mono_ms + limits_.permission_lifetime_s * 1000ull;
+    auto p = std::find_if(a.permissions.begin(), a.permissions.end(),
+                          [&](const Permission& q) { return q.peer.family == peer->family && q.peer.ip == peer->ip; });
+    if (p != a.permissions.end()) p->expires_ms = std::max(p->expires_ms, pexp);
+    else a.permissions.push_back(Permission{*peer, pexp});
+    stun::Writer w(out_, stun::Method::ChannelBind, stun::Class::Success, m.transaction_id());
+    finish_and_send(from, m, w, &auth);
+}
+
+bool Server::spend(Allocation& a, std::size_t bytes, std::uint64_t now_ms) {
+    if (limits_.bandwidth_bytes_per_s == 0) return true;
+    std::uint64_t cap = limits_.bandwidth_bytes_per_s; // a one-second burst
+    a.tokens = std::min(cap, a.tokens + (now_ms - a.tokens_at_ms) * limits_.bandwidth_bytes_per_s / 1000);
+    a.tokens_at_ms = now_ms;
+    if (a.tokens < bytes) {
+        stats_.dropped_bandwidth.add();
+        return false;
+    }
+    a.tokens -= bytes;
+    return true;
+}
+
+void Server::handle_indication(Now now, const ClientTuple& from, const stun::MessageView& m) {
+    if (m.method() != stun::Method::Send) return;
+    auto it = by_tuple_.find(from);
+    if (it == by_tuple_.end()) return;
+    Allocation& a = *it->second;
+    auto peer = m.xor_address(stun::attr::XorPeerAddress);
+    auto data = m.find(stun::attr::Data);
+    if (!peer || !data) return;
+    // Indications get no answer: what is not permitted is dropped and counted (RFC 8656 §10.2).
+    if (!a.permitted(*peer, now.mono_ms) || policy_.check(*peer) != Denial::None) {
+        stats_.dropped_no_permission.add();
+        return;
+    }
+    if (!spend(a, data->size(), now.mono_ms)) return;
+    stats_.packets_to_peer.add();
+    stats_.bytes_to_peer.add(data->size());
+    host_.to_peer(a.relay, *peer, *data);
+}
+
+void Server::handle_channel_data(Now now, const ClientTuple& from, std::span<const std::uint8_t> bytes) {
+    auto cd = stun::parse_channel_data(bytes);
+    if (!cd) return;
+    auto it = by_tuple_.find(from);
+    if (it == by_tuple_.end()) return;
+    Allocation& a = *it->second;
+    const Channel* c = a.channel_by_number(cd->channel, now.mono_ms);
+    if (!c || !a.permitted(c->peer, now.mono_ms)) {
+        stats_.dropped_no_permission.add();
+        return;
+    }
+    if (!spend(a, cd->data.size(), now.mono_ms)) return;
+    stats_.packets_to_peer.add();
+    stats_.bytes_to_peer.add(cd->data.size());
+    host_.to_peer(a.relay, c->peer, cd->data);
+}
+
+void Server::on_peer(Now now, RelayId relay, const stun::Address& peer, std::span<const std::uint8_t> bytes) {
+    auto it = by_relay_.find(relay);
+    if (it == by_relay_.end()) return;
+    Allocation& a = *it->second;
+    if (!a.permitted(peer, now.mono_ms)) {
+        stats_.dropped_no_permission.add();
+        return;
+    }
+    if (bytes.size() > 0xFFFF - 64 || !spend(a, bytes.size(), now.mono_ms)) return;
+    std::size_t n;
+    if (const Channel* c = a.channel_by_peer(peer, now.mono_ms)) {
+        // Over a stream the frame is padded to 4 bytes (RFC 8656 §12.5).
+        std::size_t pad = a.tuple.transport == Transport::Udp ? 0 : (4 - bytes.size() % 4) % 4;
+        n = 4 + bytes.size() + pad;
+        if (out_.size() < n) out_.resize(n);
+        stun::write_channel_header(out_.data(), c->number, static_cast<std::uint16_t>(bytes.size()));
+        std::memcpy(out_.data() + 4, bytes.data(), bytes.size());
+        std::memset(out_.data() + 4 + bytes.size(), 0, pad);
+    } else {
+        if (out_.size() < bytes.size() + 64) out_.resize(bytes.size() + 64);
+        stun::TransactionId tid{};
+        // Indications need no unique id for the server's sake; a counter keeps them distinct.
+        static thread_local std::uint64_t seq = 0;
+        ++seq;
+        std::memcpy(tid.data(), &seq, sizeof seq);
+        stun::Writer w(out_, stun::Method::Data, stun::Class::Indication, tid);
+        w.add_xor_address(stun::attr::XorPeerAddress, peer);
+        w.add(stun::attr::Data, bytes);
+        n = w.finish();
+        if (n == 0) return;
+    }
+    stats_.packets_to_client.add();
+    stats_.bytes_to_client.add(bytes.size());
+    host_.to_client(a.tuple, {out_.data(), n});
+}
+
+void Server::remove(Allocation* a) {
+    host_.close_relay(a->relay);
+    by_relay_.erase(a->relay);
+    if (auto u = per_user_.find(a->username); u != per_user_.end() && --u->second == 0) per_user_.erase(u);
+    ClientTuple t = a->tuple;
+    by_tuple_.erase(t); // destroys *a
+    stats_.allocations.set(by_tuple_.size());
+}
+
+void Server::on_client_closed(const ClientTuple& t) {
+    if (auto it = by_tuple_.find(t); it != by_tuple_.end()) remove(it->second.get());
+}
+
+void Server::tick(Now now) {
+    std::vector<Allocation*> expired;
+    for (auto& [tuple, a] : by_tuple_) {
+        if (a->expires_ms <= now.mono_ms) {
+            expired.push_back(a.get());
+            continue;
+        }
+        std::erase_if(a->permissions, [&](const Permission& p) { return p.expires_ms <= now.mono_ms; });
+        std::erase_if(a->channels, [&](const Channel& c) { return c.expires_ms <= now.mono_ms; });
+    }
+    for (Allocation* a : expired) remove(a);
+}
+
+} // namespace switchboard::turn

@@ -1,0 +1,138 @@
+#pragma once
+// turn::Server: the STUN/TURN server of one loop, sans-I/O (RFC 8489 Binding, RFC 8656 TURN,
+// RFC 6156 IPv6). The I/O layer hands it what arrives from clients (STUN or ChannelData, per
+// 5-tuple) and on relay sockets (per peer), and it answers through Host: bytes to a client, bytes
+// to a peer, relay sockets to open and close. Time comes in with every call.
+//
+// Safe by default: nothing is kept for a client before it authenticates (stateless nonces);
+// unauthenticated answers are small and rate-limited per source address; peers are checked by
+// PeerPolicy on their canonical address; allocations per user, permissions and channels per
+// allocation, and bytes per second are bounded.
+// Not thread-safe; one per loop. Allocations live on the loop whose socket received them.
+#include "base/counter.hpp"
+#include "stun/message.hpp"
+#include "turn/allocation.hpp"
+#include "turn/credentials.hpp"
+#include "turn/policy.hpp"
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace switchboard::turn {
+
+class Host {
+  public:
+    /// Opens a relay socket of `family` (on an even port if asked); sets `relayed` to its
+    /// address. nullopt when no port or descriptor is left.
+    virtual std::optional<RelayId> open_relay(stun::Family family, bool even_port, stun::Address& relayed) = 0;
+    virtual void close_relay(RelayId id) = 0;
+    virtual void to_client(const ClientTuple& to, std::span<const std::uint8_t> bytes) = 0;
+    virtual void to_peer(RelayId from, const stun::Address& peer, std::span<const std::uint8_t> bytes) = 0;
+
+  protected:
+    ~Host() = default;
+};
+
+struct Limits {
+    std::uint32_t default_lifetime_s = 600; // RFC 8656 §7.2
+    std::uint32_t max_lifetime_s = 3600;
+    std::uint32_t permission_lifetime_s = 300; // fixed by RFC 8656 §9
+    std::uint32_t channel_lifetime_s = 600;    // fixed by RFC 8656 §12
+    std::size_t max_allocations = 50000;       // per loop; then 508
+    std::size_t max_allocations_per_user = 16; // 0: unlimited; then 486
+    std::size_t max_permissions = 32;          // per allocation; then 508
+    std::size_t max_channels = 32;             // per allocation; then 508
+    std::uint64_t bandwidth_bytes_per_s = 0;   // per allocation, each way summed; 0: unlimited
+    std::uint32_t unauth_per_s = 100;          // unauthenticated answers per source IP per second
+    bool software = false;                     // send SOFTWARE (off: say nothing about us)
+};
+
+struct Stats {
+    Counter allocations; // gauge
+    Counter allocations_total;
+    Counter bindings;
+    Counter packets_to_peer, bytes_to_peer;
+    Counter packets_to_client, bytes_to_client;
+    Counter dropped_no_permission, dropped_bandwidth;
+    Counter auth_failures, stale_nonces, rate_limited;
+    Counter errors_sent;
+    std::array<Counter, static_cast<std::size_t>(Denial::Count)> denied;
+};
+
+class Server {
+  public:
+    struct Now {
+        std::uint64_t mono_ms;  // steady clock, for lifetimes
+        std::uint64_t unix_s;   // wall clock, for REST usernames and nonces
+    };
+
+    Server(Host& host, Credentials& creds, const PeerPolicy& policy, Limits limits);
+    ~Server();
+    Server(const Server&) = delete;
+    Server& operator=(const Server&) = delete;
+
+    /// A datagram from a client (UDP), or one frame cut by stun::frame_length (TCP/TLS).
+    void on_client(Now now, const ClientTuple& from, std::span<const std::uint8_t> bytes);
+    /// A datagram that arrived on relay socket `relay` from `peer`.
+    void on_peer(Now now, RelayId relay, const stun::Address& peer, std::span<const std::uint8_t> bytes);
+    /// A TCP/TLS client connection closed: its allocation goes with it (RFC 8656 §7.1).
+    void on_client_closed(const ClientTuple& t);
+    /// Expires allocations, permissions and channels; call about once a second.
+    void tick(Now now);
+
+    const Stats& stats() const noexcept { return stats_; }
+    Stats& stats() noexcept { return stats_; }
+    std::size_t allocation_count() const noexcept { return by_tuple_.size(); }
+    const Allocation* find(const ClientTuple& t) const;
+
+  private:
+    struct Auth {
+        Key key{};
+        bool sha256 = false;
+        std::string username;
+    };
+    void handle_request(Now now, const ClientTuple& from, const stun::MessageView& m);
+    void handle_indication(Now now, const ClientTuple& from, const stun::MessageView& m);
+    void handle_channel_data(Now now, const ClientTuple& from, std::span<const std::uint8_t> bytes);
+    bool authenticate(Now now, const ClientTuple& from, const stun::MessageView& m, Auth& out);
+    void allocate(Now now, const ClientTuple& from, const stun::MessageView& m, const Auth& a);
+    void refresh(Now now, const ClientTuple& from, const stun::MessageView& m, const Auth& a);
+    void create_permission(Now now, const ClientTuple& from, const stun::MessageView& m, const Auth& a);
+    void channel_bind(Now now, const ClientTuple& from, const stun::MessageView& m, const Auth& a);
+    void binding(const ClientTuple& from, const stun::MessageView& m);
+
+    /// Error answer; 401/438 carry REALM and NONCE, authenticated ones are signed.
+    void send_error(Now now, const ClientTuple& to, const stun::MessageView& m, int code, std::string_view reason,
+                    const Auth* auth = nullptr, std::span<const std::uint16_t> unknown = {});
+    void finish_and_send(const ClientTuple& to, const stun::MessageView& m, stun::Writer& w, const Auth* auth);
+    bool allow_unauthenticated(Now now, const stun::Address& from);
+    bool spend(Allocation& a, std::size_t bytes, std::uint64_t now_ms);
+    void remove(Allocation* a);
+
+    Host& host_;
+    Credentials& creds_;
+    const PeerPolicy& policy_;
+    Limits limits_;
+    NonceMaker nonces_;
+    Stats stats_;
+    std::unordered_map<ClientTuple, std::unique_ptr<Allocation>, ClientTupleHash> by_tuple_;
+    std::unordered_map<RelayId, Allocation*> by_relay_;
+    std::unordered_map<std::string, std::uint32_t> per_user_;
+    // Per-source answer budget: a fixed table indexed by a hash of the IP (bounded memory; two
+    // addresses that collide share a budget, which errs on the side of answering less).
+    struct Bucket {
+        std::uint64_t second = 0;
+        std::uint32_t used = 0;
+    };
+    std::vector<Bucket> buckets_;
+    std::vector<std::uint8_t> out_;     // scratch for one answer
+    std::vector<Key> keys_;             // scratch for credential lookup
+};
+
+} // namespace switchboard::turn
