@@ -1,5 +1,7 @@
 #include "app/config.hpp"
 
+#include "stun/address.hpp"
+
 #include <toml++/toml.h>
 
 #include <algorithm>
@@ -69,6 +71,18 @@ std::vector<Option> options(Config& c) {
         {"max-connections-per-user", "N", "connections one user may hold (close 4504 beyond); 0 = unlimited", &c.max_connections_per_user},
         {"max-connections-per-ip", "N", "connections from one IP address (close 4504 beyond); 0 = unlimited", &c.max_connections_per_ip},
         {"connect-timeout", "SECONDS", "a client must send its connect command within this (close 4004)", &c.connect_timeout},
+        {"turn-listen", "HOST:PORT", "STUN/TURN over UDP and TCP; off: none", &c.turn_listen},
+        {"turn-tls-listen", "HOST:PORT", "TURN over TLS (needs --tls-cert; default with a certificate: turn-listen's host, port 5349); off: none", &c.turn_tls_listen},
+        {"turn-user", "NAME:PASSWORD", "a static TURN user (repeatable)", &c.turn_users, "turn_users"},
+        {"turn-secret", "SECRET", "TURN REST API shared secret: time-limited credentials, the ones the hub hands its clients (repeatable: the first signs, all verify)", &c.turn_secrets, "turn_secrets"},
+        {"turn-realm", "REALM", "realm of the TURN long-term credentials", &c.turn_realm},
+        {"turn-allow-peer", "CIDR", "let TURN relay to this range even if denied by default (loopback, private, link-local, metadata, multicast, own addresses) (repeatable)", &c.turn_allow_peers, "turn_allow_peers"},
+        {"turn-external-ip", "IP", "public address to advertise when the server is behind a NAT", &c.turn_external_ip},
+        {"turn-relay-ip", "IP", "address relay sockets bind to (default: turn-listen's host)", &c.turn_relay_ip},
+        {"turn-max-allocations-per-user", "N", "TURN allocations one user may hold (486 beyond); 0 = unlimited", &c.turn_max_allocations_per_user},
+        {"turn-bandwidth", "BYTES", "relayed bytes per second per allocation; 0 = unlimited", &c.turn_bandwidth},
+        {"turn-unauth-rate", "N", "answers per second to one source address before it authenticates; 0 = unlimited", &c.turn_unauth_rate},
+        {"turn-credential-ttl", "SECONDS", "lifetime of the TURN credentials handed to hub clients", &c.turn_credential_ttl},
     };
 }
 
@@ -222,6 +236,18 @@ void validate(const Config& c) {
     if (c.max_publication_size < 1 || c.max_publication_size > (1ull << 30))
         throw std::invalid_argument("max-publication-size must be 1 byte to 1 GiB");
     if (c.write_delay_us > 1000000) throw std::invalid_argument("write-delay must be at most 1000000 microseconds");
+    for (const auto& u : c.turn_users) {
+        auto colon = u.find(':');
+        if (colon == std::string::npos || colon == 0 || colon + 1 == u.size())
+            throw std::invalid_argument("turn-user '" + u + "' must look like NAME:PASSWORD");
+    }
+    for (const auto& r : c.turn_allow_peers)
+        if (!stun::Cidr::parse(r)) throw std::invalid_argument("turn-allow-peer '" + r + "' is not an address or CIDR range");
+    for (const auto& ip : {c.turn_external_ip, c.turn_relay_ip})
+        if (!ip.empty() && !stun::Address::parse(ip, 0)) throw std::invalid_argument("'" + ip + "' is not a numeric IP address");
+    if (c.turn_realm.empty() || c.turn_realm.size() > 127) throw std::invalid_argument("turn-realm must be 1-127 characters");
+    for (const auto& s : c.turn_secrets)
+        if (s.empty()) throw std::invalid_argument("turn-secret must not be empty");
 }
 
 } // namespace

@@ -58,6 +58,20 @@ struct Config {
     std::uint64_t max_connections_per_user = 100;
     std::uint64_t max_connections_per_ip = 0;
     std::uint64_t connect_timeout = 10;
+
+    // STUN/TURN
+    std::string turn_listen = "127.0.0.1:3478"; // UDP and TCP; "off": no STUN/TURN
+    std::string turn_tls_listen;                // TURN over TLS; default with tls-cert: turn-listen's host, port 5349
+    std::vector<std::string> turn_users;        // "name:password"
+    std::vector<std::string> turn_secrets;      // TURN REST shared secrets; the first signs
+    std::string turn_realm = "switchboard";
+    std::vector<std::string> turn_allow_peers;  // CIDRs opened over the default deny list
+    std::string turn_external_ip;               // advertised in relayed addresses and ICE URLs
+    std::string turn_relay_ip;                  // relay sockets bind here; default: turn-listen's host
+    std::uint64_t turn_max_allocations_per_user = 16;
+    std::uint64_t turn_bandwidth = 0;           // bytes/s per allocation; 0: unlimited
+    std::uint64_t turn_unauth_rate = 100;       // unauthenticated answers per source IP per second
+    std::uint64_t turn_credential_ttl = 86400;  // seconds the ICE credentials handed to hub clients live
 };
 
 struct ParsedArgs {

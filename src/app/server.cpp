@@ -142,6 +142,7 @@ Server::Server(Config cfg) : cfg_(std::move(cfg)), statics_(cfg_.static_dir) {
         handshake_.subprotocols.end())
         handshake_.subprotocols.push_back("switchboard.v1.json");
     hub_ = std::make_unique<hub::Hub>(hub_config(cfg_), make_verifier(cfg_));
+    if (cfg_.turn_listen != "off") turn_settings_ = TurnSettings::from(cfg_);
 }
 
 Server::~Server() {
@@ -176,6 +177,14 @@ void Server::start() {
         if (i > 0) at.port = port_;
         c->listener = std::make_unique<net::Listener>(c->loop_, at, [this, c](int fd) { on_accept(*c, fd); });
         if (i == 0) port_ = c->listener->port();
+        if (turn_settings_) {
+            // The first loop picks any free ports (port 0) and the others bind the same ones.
+            LoopContext* first = i == 0 ? c : loops_.front().get();
+            std::uint16_t udp = i == 0 ? 0 : first->turn->udp_port(), tcp = i == 0 ? 0 : first->turn->tcp_port(),
+                          tls = i == 0 ? 0 : first->turn->tls_port();
+            c->turn = std::make_unique<TurnService>(c->loop_, *turn_settings_, turn_reservations_, tls_.get(), udp, tcp, tls);
+            if (i == 0) turn_port_ = c->turn->udp_port();
+        }
         loops_.push_back(std::move(ctx));
         hub_->add_shard(*c);
         c->shard = &hub_->shard(i);
@@ -189,6 +198,7 @@ void Server::start() {
     for (auto& l : loops_) {
         LoopContext* c = l.get();
         c->listener->start();
+        if (c->turn) c->turn->start();
         c->loop_.set_write_delay(std::chrono::microseconds(cfg_.write_delay_us));
         c->loop_.add_timer(std::chrono::milliseconds(1000), [this, c] { tick(*c); });
         // Loop 0 runs on the calling thread (run()): with one loop the process then has one
@@ -207,6 +217,18 @@ void Server::start() {
                             {"data", hub_->store() ? cfg_.data : std::string("(no durable namespace)")},
                             {"api", cfg_.api_key.empty() ? "off" : "on"},
                             {"echo", cfg_.echo ? "on" : "off"}, {"compression", cfg_.compression}});
+    if (turn_settings_) {
+        const LoopContext& first = *loops_.front();
+        net::Endpoint e = turn_settings_->listen;
+        e.port = turn_port_;
+        log::info("stun/turn listening",
+                  {{"udp_tcp", e.to_string()},
+                   {"tls", first.turn->tls_port() ? std::to_string(first.turn->tls_port()) : std::string("off")},
+                   {"realm", turn_settings_->realm},
+                   {"users", std::to_string(turn_settings_->users.size())},
+                   {"rest_secrets", std::to_string(turn_settings_->secrets.size())},
+                   {"relay_ip", turn_settings_->relay_ip}});
+    }
 }
 
 void Server::on_accept(LoopContext& ctx, int fd) {
@@ -220,6 +242,7 @@ void Server::tick(LoopContext& ctx) {
     auto now = ctx.loop_.now();
     for_each_self_removing(ctx.loop_.streams(), [now](net::Stream* s) { s->on_tick(now); });
     ctx.shard->on_tick();
+    if (ctx.turn) ctx.turn->tick();
     ctx.loop_.add_timer(std::chrono::milliseconds(1000), [this, &ctx] { tick(ctx); });
 }
 
@@ -290,6 +313,7 @@ void Server::begin_shutdown() {
         LoopContext* c = l.get();
         c->loop_.post([c, deadline] {
             c->listener->stop();
+            if (c->turn) c->turn->stop();
             for_each_self_removing(c->loop_.streams(), [](net::Stream* s) { static_cast<Session*>(s)->shut_down(); });
             // The loop ends once its connections are gone or the deadline passed.
             auto check = std::make_shared<std::function<void()>>();

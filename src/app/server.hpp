@@ -2,6 +2,7 @@
 // Server: the loops, their listeners and the application state each loop owns.
 #include "app/config.hpp"
 #include "app/stats.hpp"
+#include "app/turn_service.hpp"
 #include "http/request.hpp"
 #include "http/static_files.hpp"
 #include "hub/hub.hpp"
@@ -61,6 +62,7 @@ struct LoopContext final : hub::ShardHost {
     net::Clock::time_point log_window{};
     unsigned logs_in_window = 0;
     std::unique_ptr<net::Listener> listener;
+    std::unique_ptr<TurnService> turn; // null when STUN/TURN is off
     std::thread thread;
 
   private:
@@ -82,6 +84,10 @@ class Server {
     /// follows are done (see begin_shutdown), then joins the other loops.
     void run();
     unsigned short port() const noexcept { return port_; }
+    /// The STUN/TURN settings, or null when --turn-listen is off.
+    const TurnSettings* turn_settings() const noexcept { return turn_settings_ ? &*turn_settings_ : nullptr; }
+    /// The UDP/TCP port of STUN/TURN (0 when off).
+    std::uint16_t turn_port() const noexcept { return turn_port_; }
     std::string url() const;
     /// Graceful stop: no new connections, close 1001 to WebSocket peers; each loop ends when
     /// its connections are gone or the shutdown timeout passed. Thread-safe.
@@ -112,9 +118,12 @@ class Server {
     http::Limits http_limits_;
     http::StaticFiles statics_;
     std::unique_ptr<net::TlsContext> tls_;
+    TurnReservations turn_reservations_; // before loops_: their TURN services refer to it
     std::vector<std::unique_ptr<LoopContext>> loops_;
     std::unique_ptr<hub::Hub> hub_; // after loops_, so it goes first: shards refer to the loops
     unsigned short port_ = 0;
+    std::optional<TurnSettings> turn_settings_;
+    std::uint16_t turn_port_ = 0;
     std::atomic<int> deflate_subscribers_{0};
 };
 

@@ -67,6 +67,45 @@ std::string render_metrics(const std::vector<LoopContext*>& loops) {
     metric(o, "switchboard_hub_publications_total", "counter", "Publications given an offset (durable ones once committed).", sum_hub(&hub::Shard::Stats::publications));
     metric(o, "switchboard_hub_deliveries_total", "counter", "Publications, joins and leaves written to subscribers.", sum_hub(&hub::Shard::Stats::deliveries));
     metric(o, "switchboard_hub_commit_failures_total", "counter", "Durable publications whose commit failed (answered with an error).", sum_hub(&hub::Shard::Stats::commit_failures));
+    auto sum_turn = [&](Counter turn::Stats::*f) {
+        std::uint64_t n = 0;
+        for (auto* l : loops)
+            if (l->turn) n += (l->turn->stats().*f).get();
+        return n;
+    };
+    metric(o, "switchboard_turn_allocations", "gauge", "TURN allocations open.", sum_turn(&turn::Stats::allocations));
+    metric(o, "switchboard_turn_allocations_total", "counter", "TURN allocations made.", sum_turn(&turn::Stats::allocations_total));
+    metric(o, "switchboard_stun_bindings_total", "counter", "STUN Binding requests answered.", sum_turn(&turn::Stats::bindings));
+    const char* pname = "switchboard_turn_relayed_packets_total";
+    metric(o, pname, "counter", "Packets relayed, by direction.", sum_turn(&turn::Stats::packets_to_peer), "direction=\"to_peer\"");
+    metric(o, pname, nullptr, nullptr, sum_turn(&turn::Stats::packets_to_client), "direction=\"to_client\"");
+    const char* bname = "switchboard_turn_relayed_bytes_total";
+    metric(o, bname, "counter", "Application bytes relayed, by direction.", sum_turn(&turn::Stats::bytes_to_peer), "direction=\"to_peer\"");
+    metric(o, bname, nullptr, nullptr, sum_turn(&turn::Stats::bytes_to_client), "direction=\"to_client\"");
+    const char* dname = "switchboard_turn_dropped_total";
+    metric(o, dname, "counter", "Relayed packets dropped, by reason.", sum_turn(&turn::Stats::dropped_no_permission), "reason=\"no_permission\"");
+    metric(o, dname, nullptr, nullptr, sum_turn(&turn::Stats::dropped_bandwidth), "reason=\"bandwidth\"");
+    std::uint64_t udp_dropped_in = 0, udp_dropped_out = 0;
+    for (auto* l : loops)
+        if (l->turn) {
+            udp_dropped_in += l->turn->udp_stats().dropped_in.get();
+            udp_dropped_out += l->turn->udp_stats().dropped_out.get();
+        }
+    metric(o, dname, nullptr, nullptr, udp_dropped_in, "reason=\"too_large\"");
+    metric(o, dname, nullptr, nullptr, udp_dropped_out, "reason=\"send_failed\"");
+    const char* aname = "switchboard_turn_refused_total";
+    metric(o, aname, "counter", "STUN/TURN requests refused before authentication, by reason.", sum_turn(&turn::Stats::auth_failures), "reason=\"bad_credentials\"");
+    metric(o, aname, nullptr, nullptr, sum_turn(&turn::Stats::stale_nonces), "reason=\"stale_nonce\"");
+    metric(o, aname, nullptr, nullptr, sum_turn(&turn::Stats::rate_limited), "reason=\"rate_limited\"");
+    metric(o, "switchboard_turn_error_answers_total", "counter", "STUN/TURN error responses sent.", sum_turn(&turn::Stats::errors_sent));
+    const char* deny = "switchboard_turn_peer_denied_total";
+    for (std::size_t d = 1; d < static_cast<std::size_t>(turn::Denial::Count); ++d) {
+        std::uint64_t n = 0;
+        for (auto* l : loops)
+            if (l->turn) n += l->turn->stats().denied[d].get();
+        std::string label = "reason=\"" + std::string(turn::to_string(static_cast<turn::Denial>(d))) + "\"";
+        metric(o, deny, d == 1 ? "counter" : nullptr, d == 1 ? "Peers TURN refused to relay to (403), by the rule that denied them." : nullptr, n, label.c_str());
+    }
     const char* ename = "switchboard_errors_total";
     metric(o, ename, "counter", "Errors by kind.", sum(&AppStats::http_4xx), "kind=\"http_4xx\"");
     metric(o, ename, nullptr, nullptr, sum(&AppStats::http_5xx), "kind=\"http_5xx\"");

@@ -33,9 +33,11 @@ Loop::~Loop() {
     if (wakefd_ >= 0) ::close(wakefd_);
 }
 
-void Loop::add(int fd, std::uint32_t events, IoHandler* h) {
+void Loop::add(int fd, std::uint32_t events, IoHandler* h) { add_level(fd, events | EPOLLET, h); }
+
+void Loop::add_level(int fd, std::uint32_t events, IoHandler* h) {
     epoll_event ev{};
-    ev.events = events | EPOLLET;
+    ev.events = events;
     ev.data.ptr = h;
     if (epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev) != 0)
         throw std::runtime_error(std::string("epoll_ctl: ") + std::strerror(errno));

@@ -56,6 +56,9 @@ class Loop {
     unsigned index() const noexcept { return index_; }
     /// Registers `fd` edge-triggered for the given events.
     void add(int fd, std::uint32_t events, IoHandler* h);
+    /// Registers `fd` level-triggered: a handler that reads a bounded batch per event (UDP) is
+    /// called again while data is left, without having to drain the socket first.
+    void add_level(int fd, std::uint32_t events, IoHandler* h);
     void remove(int fd) noexcept;
 
     /// Runs until stop() and until no posted task is left.

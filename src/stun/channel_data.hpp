@@ -1,6 +1,9 @@
 #pragma once
 // ChannelData (RFC 8656 §12.4): TURN's 4-byte-header framing of application data on a bound
-// channel, told apart from STUN by its first byte (0x40-0x4F for 0x4000-0x4FFF; RFC 7983).
+// channel, told apart from STUN by its first byte. RFC 8656 narrowed the channel numbers to
+// 0x4000-0x4FFF (first byte 64-79, RFC 7983); RFC 5766 allowed 0x4000-0x7FFF and clients
+// written to it (coturn's own among them) still pick numbers up there. A TURN port carries no
+// DTLS or QUIC to collide with, so the server takes the older, wider range.
 //
 //     0                   1                   2                   3
 //    |         Channel Number        |            Length             |
@@ -17,7 +20,7 @@
 namespace switchboard::stun {
 
 inline constexpr std::uint16_t kMinChannel = 0x4000;
-inline constexpr std::uint16_t kMaxChannel = 0x4FFF; // §12: 0x5000-0x7FFF are reserved
+inline constexpr std::uint16_t kMaxChannel = 0x7FFF;
 
 constexpr bool valid_channel(std::uint16_t c) noexcept { return c >= kMinChannel && c <= kMaxChannel; }
 
@@ -27,7 +30,7 @@ struct ChannelData {
 };
 
 /// A ChannelData message in `in` (the whole datagram, or a frame); nullopt if the channel number
-/// is outside 0x4000-0x4FFF or the length runs past the end.
+/// is outside 0x4000-0x7FFF or the length runs past the end.
 inline std::optional<ChannelData> parse_channel_data(std::span<const std::uint8_t> in) noexcept {
     if (in.size() < 4) return std::nullopt;
     std::uint16_t channel = get_u16be(in.data());

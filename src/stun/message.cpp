@@ -79,10 +79,10 @@ Result<MessageView, CodecError> parse(std::span<const std::uint8_t> in) noexcept
 }
 
 std::optional<std::size_t> frame_length(std::span<const std::uint8_t> in) noexcept {
-    // RFC 7983: a first byte of 0-3 is STUN, 64-79 ChannelData (0x4000-0x4FFF); anything else
-    // (a TLS record is 20-63) is neither.
+    // RFC 7983: a first byte of 0-3 is STUN, 64-127 ChannelData (0x4000-0x7FFF, see
+    // channel_data.hpp); anything else (a TLS record is 20-63) is neither.
     if (in.empty()) return 0;
-    bool is_stun = in[0] <= 3, is_channel = in[0] >= 0x40 && in[0] <= 0x4F;
+    bool is_stun = in[0] <= 3, is_channel = in[0] >= 0x40 && in[0] <= 0x7F;
     if (!is_stun && !is_channel) return std::nullopt;
     if (in.size() < 4) return 0;
     std::size_t len = get_u16be(in.data() + 2);

@@ -57,7 +57,7 @@ bool Server::allow_unauthenticated(Now now, const stun::Address& from) {
 
 void Server::on_client(Now now, const ClientTuple& from, std::span<const std::uint8_t> bytes) {
     if (bytes.empty()) return;
-    if (bytes[0] >= 0x40 && bytes[0] <= 0x4F) return handle_channel_data(now, from, bytes);
+    if (bytes[0] >= 0x40 && bytes[0] <= 0x7F) return handle_channel_data(now, from, bytes);
     auto m = stun::parse(bytes);
     if (!m) return; // not STUN, or malformed: dropped without an answer (RFC 8489 §6.3)
     if (m->has_fingerprint() && !m->fingerprint_ok()) return;
@@ -181,14 +181,12 @@ void Server::allocate(Now now, const ClientTuple& from, const stun::MessageView&
     auto transport = m.u32(stun::attr::RequestedTransport);
     if (!transport) return send_error(now, from, m, 400, "Bad Request: no REQUESTED-TRANSPORT", &auth);
     if ((*transport >> 24) != kUdp) return send_error(now, from, m, 442, "Unsupported Transport Protocol", &auth);
-    if (m.has(stun::attr::ReservationToken)) return send_error(now, from, m, 508, "Insufficient Capacity: no reservations", &auth);
     stun::Family family = stun::Family::V4;
     if (auto f = m.find(stun::attr::RequestedAddressFamily)) {
         if (f->size() != 4) return send_error(now, from, m, 400, "Bad Request", &auth);
         if ((*f)[0] == 2) family = stun::Family::V6;
         else if ((*f)[0] != 1) return send_error(now, from, m, 440, "Address Family not Supported", &auth);
-        if (m.has(stun::attr::EvenPort) && m.has(stun::attr::AdditionalAddressFamily))
-            return send_error(now, from, m, 400, "Bad Request", &auth);
+        if (m.has(stun::attr::AdditionalAddressFamily)) return send_error(now, from, m, 400, "Bad Request", &auth);
     }
     if (by_tuple_.size() >= limits_.max_allocations) return send_error(now, from, m, 508, "Insufficient Capacity", &auth);
     std::uint32_t& count = per_user_[auth.username];
@@ -196,13 +194,30 @@ void Server::allocate(Now now, const ClientTuple& from, const stun::MessageView&
         if (count == 0) per_user_.erase(auth.username);
         return send_error(now, from, m, 486, "Allocation Quota Reached", &auth);
     }
-    bool even = false;
-    if (auto e = m.find(stun::attr::EvenPort)) even = !e->empty();
-    stun::Address relayed;
-    auto relay = host_.open_relay(family, even, relayed);
-    if (!relay) {
+    auto refuse = [&](int code, std::string_view reason) {
         if (count == 0) per_user_.erase(auth.username);
-        return send_error(now, from, m, 508, "Insufficient Capacity", &auth);
+        send_error(now, from, m, code, reason, &auth);
+    };
+    auto token_attr = m.find(stun::attr::ReservationToken);
+    auto even_attr = m.find(stun::attr::EvenPort);
+    if (token_attr && (even_attr || m.has(stun::attr::RequestedAddressFamily))) return refuse(400, "Bad Request");
+    stun::Address relayed;
+    std::optional<RelayId> relay;
+    std::uint64_t new_token = 0;
+    if (token_attr) {
+        // The odd port an earlier Allocate with EVEN-PORT R=1 set aside.
+        std::uint64_t token = 0;
+        if (token_attr->size() != 8) return refuse(400, "Bad Request");
+        std::memcpy(&token, token_attr->data(), 8);
+        relay = host_.take_reservation(token, relayed);
+        if (!relay) return refuse(508, "Insufficient Capacity: no such reservation");
+    } else if (even_attr && !even_attr->empty() && ((*even_attr)[0] & 0x80)) {
+        RelayId id = 0;
+        if (!open_with_reservation(family, id, relayed, new_token)) return refuse(508, "Insufficient Capacity");
+        relay = id;
+    } else {
+        relay = host_.open_relay(family, PortRequest{even_attr.has_value(), 0}, relayed);
+        if (!relay) return refuse(508, "Insufficient Capacity");
     }
     std::uint32_t lifetime = limits_.default_lifetime_s;
     if (auto l = m.u32(stun::attr::Lifetime)) lifetime = std::clamp(*l, limits_.default_lifetime_s, limits_.max_lifetime_s);
@@ -227,6 +242,11 @@ void Server::allocate(Now now, const ClientTuple& from, const stun::MessageView&
     w.add_xor_address(stun::attr::XorRelayedAddress, relayed);
     w.add_u32(stun::attr::Lifetime, lifetime);
     w.add_xor_address(stun::attr::XorMappedAddress, from.client);
+    if (new_token) {
+        std::uint8_t t[8];
+        std::memcpy(t, &new_token, 8);
+        w.add(stun::attr::ReservationToken, t);
+    }
     if (m.has(stun::attr::AdditionalAddressFamily)) {
         // Dual allocations (RFC 8656 §7.2) are not offered: say so for the second family.
         std::uint8_t v[] = {0, 0, 4, 40};
@@ -328,6 +348,20 @@ void Server::channel_bind(Now now, const ClientTuple& from, const stun::MessageV
     else a.permissions.push_back(Permission{*peer, pexp});
     stun::Writer w(out_, stun::Method::ChannelBind, stun::Class::Success, m.transaction_id());
     finish_and_send(from, m, w, &auth);
+}
+
+bool Server::open_with_reservation(stun::Family family, RelayId& relay, stun::Address& relayed, std::uint64_t& token) {
+    // An even port whose odd neighbour is free too; a few tries, as ports come and go.
+    for (int attempt = 0; attempt < 8; ++attempt) {
+        auto even = host_.open_relay(family, PortRequest{true, 0}, relayed);
+        if (!even) return false;
+        if (relayed.port != 0xFFFF && host_.reserve(family, static_cast<std::uint16_t>(relayed.port + 1), token)) {
+            relay = *even;
+            return true;
+        }
+        host_.close_relay(*even);
+    }
+    return false;
 }
 
 bool Server::spend(Allocation& a, std::size_t bytes, std::uint64_t now_ms) {

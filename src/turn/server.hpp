@@ -26,12 +26,25 @@
 
 namespace switchboard::turn {
 
+/// Which port a relay socket should get: any, an even one (RFC 8656 EVEN-PORT), or exactly one
+/// (the odd port after a reserved even one).
+struct PortRequest {
+    bool even = false;
+    std::uint16_t exact = 0;
+};
+
 class Host {
   public:
-    /// Opens a relay socket of `family` (on an even port if asked); sets `relayed` to its
-    /// address. nullopt when no port or descriptor is left.
-    virtual std::optional<RelayId> open_relay(stun::Family family, bool even_port, stun::Address& relayed) = 0;
+    /// Opens a relay socket of `family` on the port asked for; sets `relayed` to its address.
+    /// nullopt when that port, any port or a descriptor is not to be had.
+    virtual std::optional<RelayId> open_relay(stun::Family family, PortRequest port, stun::Address& relayed) = 0;
     virtual void close_relay(RelayId id) = 0;
+    /// Holds `port` of `family` aside for a later Allocate with RESERVATION-TOKEN (RFC 8656
+    /// §7.2), for about 30 s; sets `token`. Reservations are the host's, not one loop's: the
+    /// Allocate that uses one may come from another client address, hence another loop.
+    virtual bool reserve(stun::Family family, std::uint16_t port, std::uint64_t& token) = 0;
+    /// Opens the relay reserved under `token` (once); nullopt if there is none or it expired.
+    virtual std::optional<RelayId> take_reservation(std::uint64_t token, stun::Address& relayed) = 0;
     virtual void to_client(const ClientTuple& to, std::span<const std::uint8_t> bytes) = 0;
     virtual void to_peer(RelayId from, const stun::Address& peer, std::span<const std::uint8_t> bytes) = 0;
 
@@ -124,6 +137,7 @@ class Server {
     std::unordered_map<ClientTuple, std::unique_ptr<Allocation>, ClientTupleHash> by_tuple_;
     std::unordered_map<RelayId, Allocation*> by_relay_;
     std::unordered_map<std::string, std::uint32_t> per_user_;
+    bool open_with_reservation(stun::Family family, RelayId& relay, stun::Address& relayed, std::uint64_t& token);
     // Per-source answer budget: a fixed table indexed by a hash of the IP (bounded memory; two
     // addresses that collide share a budget, which errs on the side of answering less).
     struct Bucket {

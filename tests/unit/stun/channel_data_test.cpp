@@ -11,7 +11,7 @@ TEST(StunChannelData, ParsesAndRefuses) {
     ASSERT_TRUE(cd);
     EXPECT_EQ(cd->channel, 0x4000);
     EXPECT_EQ(cd->data.size(), 3u);
-    m[0] = 0x50; // reserved range
+    m[0] = 0x80; // beyond the RFC 5766 range
     EXPECT_FALSE(parse_channel_data(m));
     m[0] = 0x4f;
     m[3] = 0x05; // longer than the datagram

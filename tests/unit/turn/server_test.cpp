@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -30,14 +31,32 @@ struct PeerSent {
 class FakeHost : public Host {
   public:
     virtual ~FakeHost() = default;
-    std::optional<RelayId> open_relay(stun::Family family, bool, Address& relayed) override {
+    std::optional<RelayId> open_relay(stun::Family family, PortRequest port, Address& relayed) override {
         if (refuse) return std::nullopt;
         relayed = *Address::parse(family == stun::Family::V4 ? "127.0.0.1:50000" : "[::1]:50000");
         relayed.port = static_cast<std::uint16_t>(50000 + next);
+        if (port.even && relayed.port % 2) ++relayed.port;
+        if (port.exact) relayed.port = port.exact;
         open.push_back(next);
         return next++;
     }
     void close_relay(RelayId id) override { std::erase(open, id); closed.push_back(id); }
+    bool reserve(stun::Family, std::uint16_t port, std::uint64_t& token) override {
+        if (refuse) return false;
+        token = 1000 + port;
+        reserved[token] = port;
+        return true;
+    }
+    std::optional<RelayId> take_reservation(std::uint64_t token, Address& relayed) override {
+        auto it = reserved.find(token);
+        if (it == reserved.end()) return std::nullopt;
+        relayed = *Address::parse("127.0.0.1:1");
+        relayed.port = it->second;
+        reserved.erase(it);
+        open.push_back(next);
+        return next++;
+    }
+    std::map<std::uint64_t, std::uint16_t> reserved;
     void to_client(const ClientTuple& to, std::span<const std::uint8_t> b) override { clients.push_back({to, {b.begin(), b.end()}}); }
     void to_peer(RelayId from, const Address& peer, std::span<const std::uint8_t> b) override {
         peers.push_back({from, peer, {b.begin(), b.end()}});
@@ -281,6 +300,36 @@ TEST_F(TurnServerTest, RetransmittedAllocateGetsTheSameAnswer) {
     EXPECT_EQ(host.open.size(), 1u);
 }
 
+TEST_F(TurnServerTest, EvenPortReservation) {
+    auto from = tuple();
+    Request r = allocate_req();
+    r.attrs.push_back({attr::EvenPort, {0x80, 0, 0, 0}}); // R: reserve the next port
+    EXPECT_EQ(send(r, from), 200);
+    auto m = last();
+    auto relayed = *m.xor_address(attr::XorRelayedAddress);
+    EXPECT_EQ(relayed.port % 2, 0);
+    auto token = m.find(attr::ReservationToken);
+    ASSERT_TRUE(token);
+    ASSERT_EQ(token->size(), 8u);
+    std::vector<std::uint8_t> t(token->begin(), token->end());
+    EXPECT_EQ(host.open.size(), 1u);
+    EXPECT_EQ(host.reserved.size(), 1u); // the odd port held aside
+
+    auto other = tuple("192.0.2.10:40001");
+    Request with_token = allocate_req();
+    with_token.attrs.push_back({attr::ReservationToken, t});
+    EXPECT_EQ(send(with_token, other), 200);
+    EXPECT_EQ(last().xor_address(attr::XorRelayedAddress)->port, relayed.port + 1);
+    EXPECT_EQ(host.open.size(), 2u);
+    EXPECT_TRUE(host.reserved.empty());
+    // A token is good once.
+    EXPECT_EQ(send(with_token, tuple("192.0.2.10:40002")), 508);
+    Request both = allocate_req();
+    both.attrs.push_back({attr::ReservationToken, t});
+    both.attrs.push_back({attr::EvenPort, {0, 0, 0, 0}});
+    EXPECT_EQ(send(both, tuple("192.0.2.10:40003")), 400);
+}
+
 TEST_F(TurnServerTest, QuotaPerUser) {
     limits.max_allocations_per_user = 2;
     make_server();
@@ -406,7 +455,8 @@ TEST_F(TurnServerTest, PermissionAndChannelErrors) {
         return r;
     };
     EXPECT_EQ(send(bind(0x3FFF, "127.0.0.1:5000"), from), 400);
-    EXPECT_EQ(send(bind(0x5000, "127.0.0.1:5000"), from), 400);
+    EXPECT_EQ(send(bind(0x8000, "127.0.0.1:5000"), from), 400);
+    EXPECT_EQ(send(bind(0x7FFF, "127.0.0.1:5002"), from), 200); // RFC 5766 range still taken
     EXPECT_EQ(send(bind(0x4000, "127.0.0.1:5000"), from), 200);
     EXPECT_EQ(send(bind(0x4000, "127.0.0.1:5000"), from), 200); // refresh
     EXPECT_EQ(send(bind(0x4000, "127.0.0.1:5001"), from), 400); // channel bound to another peer

@@ -1,0 +1,135 @@
+#pragma once
+// TurnService: the STUN/TURN server of one loop, wired to sockets. It owns the loop's share of
+// the UDP listener (SO_REUSEPORT: the kernel keeps one client's datagrams on one loop), the TCP
+// and TLS connections accepted for TURN, and the relay sockets of the allocations made here, and
+// implements turn::Host for the sans-I/O turn::Server.
+// Not thread-safe; lives on its loop. set_secrets() is posted to it from elsewhere.
+#include "app/config.hpp"
+#include "net/listener.hpp"
+#include "net/loop.hpp"
+#include "net/tls.hpp"
+#include "net/udp_socket.hpp"
+#include "turn/server.hpp"
+
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <unordered_map>
+#include <vector>
+
+namespace switchboard::app {
+
+class TurnConnection;
+
+/// Ports held aside for a later Allocate with RESERVATION-TOKEN, shared by every loop: the
+/// Allocate that takes one may come from another client address and so reach another loop. A
+/// held port is a bound socket registered with no loop (nothing arrives for it to handle).
+/// Thread-safe.
+class TurnReservations {
+  public:
+    static constexpr std::size_t kMax = 4096;
+    static constexpr std::chrono::seconds kLifetime{30}; // RFC 8656 §7.2
+    TurnReservations() = default;
+    ~TurnReservations();
+    TurnReservations(const TurnReservations&) = delete;
+    TurnReservations& operator=(const TurnReservations&) = delete;
+    /// Keeps `fd` under a new random token; false (fd untouched) when full.
+    bool add(int fd, std::uint64_t& token, net::Clock::time_point now);
+    /// The fd held under `token` (removed), or -1.
+    int take(std::uint64_t token, net::Clock::time_point now);
+    void expire(net::Clock::time_point now);
+
+  private:
+    struct Entry {
+        int fd;
+        net::Clock::time_point expires;
+    };
+    std::mutex mutex_;
+    std::unordered_map<std::uint64_t, Entry> held_;
+};
+
+/// What every loop's TURN service shares, fixed at start-up.
+struct TurnSettings {
+    turn::Limits limits;
+    turn::PeerPolicy policy;
+    std::string realm;
+    std::vector<std::pair<std::string, std::string>> users;
+    std::vector<std::string> secrets;
+    net::Endpoint listen;
+    std::optional<net::Endpoint> tls_listen;
+    std::string relay_ip;
+    std::string external_ip; // empty: advertise the relay address itself
+    static TurnSettings from(const Config& c);
+};
+
+class TurnService final : public turn::Host, public net::DatagramHandler {
+  public:
+    /// Binds the UDP socket and the TCP (and TLS) listeners; throws std::runtime_error on
+    /// failure. Port 0 in the settings picks a free port; pass the first loop's ports to the
+    /// others.
+    TurnService(net::Loop& loop, const TurnSettings& settings, TurnReservations& reservations,
+                const net::TlsContext* tls, std::uint16_t udp_port, std::uint16_t tcp_port, std::uint16_t tls_port);
+    ~TurnService();
+    TurnService(const TurnService&) = delete;
+    TurnService& operator=(const TurnService&) = delete;
+
+    void start(); // accept TCP/TLS (on the loop's thread)
+    void stop();  // no new TCP/TLS connections
+    void tick();  // once a second: lifetimes
+    void set_secrets(std::vector<std::string> secrets) { creds_.set_secrets(std::move(secrets)); }
+
+    std::uint16_t udp_port() const noexcept;
+    std::uint16_t tcp_port() const noexcept { return tcp_ ? tcp_->port() : 0; }
+    std::uint16_t tls_port() const noexcept { return tls_listener_ ? tls_listener_->port() : 0; }
+    const turn::Stats& stats() const noexcept { return server_.stats(); }
+    const net::UdpStats& udp_stats() const noexcept { return udp_stats_; }
+    std::size_t connections() const noexcept { return conns_.size(); }
+
+    // turn::Host
+    std::optional<turn::RelayId> open_relay(stun::Family family, turn::PortRequest port, stun::Address& relayed) override;
+    void close_relay(turn::RelayId id) override;
+    void to_client(const turn::ClientTuple& to, std::span<const std::uint8_t> bytes) override;
+    void to_peer(turn::RelayId from, const stun::Address& peer, std::span<const std::uint8_t> bytes) override;
+    bool reserve(stun::Family family, std::uint16_t port, std::uint64_t& token) override;
+    std::optional<turn::RelayId> take_reservation(std::uint64_t token, stun::Address& relayed) override;
+    // net::DatagramHandler
+    void on_datagram(net::UdpSocket& socket, const sockaddr_storage& from, std::span<const std::uint8_t> bytes) override;
+
+    // For TurnConnection.
+    void on_stream_message(TurnConnection& c, std::span<const std::uint8_t> bytes);
+    void on_stream_closed(TurnConnection& c);
+    turn::Server::Now now() const;
+
+  private:
+    void accept(int fd, bool tls);
+    turn::RelayId new_relay_id();
+    std::string relay_ip(stun::Family family) const;
+    stun::Address advertised(stun::Address local) const;
+
+    net::Loop& loop_;
+    const TurnSettings& settings_;
+    TurnReservations& reservations_;
+    const net::TlsContext* tls_ctx_;
+    // Relays by id (index + 1); closed ones wait in the graveyard until the turn is over, since
+    // this turn's events may still name them. Declared before server_, which closes its
+    // allocations' relays when it goes.
+    std::vector<std::unique_ptr<net::UdpSocket>> relays_;
+    std::vector<turn::RelayId> free_ids_;
+    std::vector<std::unique_ptr<net::UdpSocket>> graveyard_;
+    bool reap_posted_ = false;
+    bool destroying_ = false;
+    net::UdpStats udp_stats_;
+    turn::Credentials creds_;
+    turn::Server server_;
+    std::unique_ptr<net::UdpSocket> udp_;
+    stun::Address udp_local_;
+    std::unique_ptr<net::Listener> tcp_, tls_listener_;
+    std::uint64_t next_conn_ = 1;
+    std::unordered_map<std::uint64_t, TurnConnection*> conns_;
+};
+
+/// sockaddr <-> stun::Address.
+stun::Address to_stun(const sockaddr_storage& a) noexcept;
+sockaddr_storage to_sockaddr(const stun::Address& a) noexcept;
+
+} // namespace switchboard::app
