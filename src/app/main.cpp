@@ -51,6 +51,12 @@ int serve(int argc, char** argv) {
     try {
         app::Server server(args.config);
         server.start();
+        if (server.turn_port()) {
+            // Before the "serving" line, which launchers wait for: both are known by then.
+            net::Endpoint e = server.turn_settings()->listen;
+            e.port = server.turn_port();
+            std::printf("Switchboard STUN/TURN on %s\n", e.to_string().c_str());
+        }
         std::printf("Switchboard serving %s\n", server.url().c_str());
         std::fflush(stdout);
         server.run();

@@ -118,7 +118,8 @@ class Server {
     http::Limits http_limits_;
     http::StaticFiles statics_;
     std::unique_ptr<net::TlsContext> tls_;
-    TurnReservations turn_reservations_; // before loops_: their TURN services refer to it
+    TurnReservations turn_reservations_; // before loops_: their TURN services refer to these
+    turn::UserQuota turn_quota_;
     std::vector<std::unique_ptr<LoopContext>> loops_;
     std::unique_ptr<hub::Hub> hub_; // after loops_, so it goes first: shards refer to the loops
     unsigned short port_ = 0;

@@ -62,7 +62,7 @@ TurnSettings TurnSettings::from(const Config& c) {
     s.listen = net::parse_endpoint(c.turn_listen);
     if (c.turn_tls_listen != "off") {
         if (!c.turn_tls_listen.empty()) s.tls_listen = net::parse_endpoint(c.turn_tls_listen);
-        else if (!c.tls_cert.empty()) s.tls_listen = net::Endpoint{s.listen.host, 5349};
+        else if (!c.tls_cert.empty()) s.tls_listen = net::Endpoint{s.listen.host, static_cast<unsigned short>(s.listen.port ? 5349 : 0)};
     }
     s.relay_ip = c.turn_relay_ip.empty() ? s.listen.host : c.turn_relay_ip;
     // A wildcard relay address cannot be advertised; relay on it but tell clients loopback
@@ -174,14 +174,28 @@ void TurnReservations::expire(net::Clock::time_point now) {
 }
 
 TurnService::TurnService(net::Loop& loop, const TurnSettings& settings, TurnReservations& reservations,
-                         const net::TlsContext* tls, std::uint16_t udp_port, std::uint16_t tcp_port, std::uint16_t tls_port)
+                         turn::UserQuota& quota, const net::TlsContext* tls, std::uint16_t udp_port, std::uint16_t tcp_port, std::uint16_t tls_port)
     : loop_(loop), settings_(settings), reservations_(reservations), tls_ctx_(tls), creds_(settings.realm),
-      server_(*this, creds_, settings.policy, settings.limits) {
+      server_(*this, creds_, settings.policy, quota, settings.limits) {
     for (const auto& [name, password] : settings.users) creds_.add_user(name, password);
     creds_.set_secrets(settings.secrets);
     sockaddr_storage at;
     if (!net::make_sockaddr(settings.listen.host, udp_port ? udp_port : settings.listen.port, at))
         throw std::runtime_error("turn-listen: bad address " + settings.listen.host);
+    if (udp_port == 0 && settings.listen.port != 0) {
+        // Every loop binds with SO_REUSEPORT, which would also let a second server started as
+        // the same user on this port quietly take half the clients. Binding once without it
+        // first turns that into a clear "in use".
+        for (int type : {SOCK_DGRAM, SOCK_STREAM}) {
+            int probe = ::socket(at.ss_family, type | SOCK_CLOEXEC, 0);
+            bool taken = probe < 0 || ::bind(probe, reinterpret_cast<const sockaddr*>(&at), net::sockaddr_length(at)) != 0;
+            int e = errno;
+            if (probe >= 0) ::close(probe);
+            if (taken)
+                throw std::runtime_error("STUN/TURN cannot use " + settings.listen.to_string() + (type == SOCK_DGRAM ? " (UDP): " : " (TCP): ") +
+                                         std::strerror(e) + " (another server there? --turn-listen HOST:PORT or off)");
+        }
+    }
     udp_ = std::make_unique<net::UdpSocket>(loop, at, true, *this, udp_stats_);
     udp_local_ = to_stun(udp_->local());
     net::Endpoint tcp_at = settings.listen;

@@ -67,7 +67,7 @@ class TurnService final : public turn::Host, public net::DatagramHandler {
     /// Binds the UDP socket and the TCP (and TLS) listeners; throws std::runtime_error on
     /// failure. Port 0 in the settings picks a free port; pass the first loop's ports to the
     /// others.
-    TurnService(net::Loop& loop, const TurnSettings& settings, TurnReservations& reservations,
+    TurnService(net::Loop& loop, const TurnSettings& settings, TurnReservations& reservations, turn::UserQuota& quota,
                 const net::TlsContext* tls, std::uint16_t udp_port, std::uint16_t tcp_port, std::uint16_t tls_port);
     ~TurnService();
     TurnService(const TurnService&) = delete;

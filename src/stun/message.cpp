@@ -271,7 +271,7 @@ void Writer::add_error(int code, std::string_view reason) noexcept {
         p[0] = p[1] = 0;
         p[2] = static_cast<std::uint8_t>(code / 100);
         p[3] = static_cast<std::uint8_t>(code % 100);
-        std::memcpy(p + 4, reason.data(), reason.size());
+        if (!reason.empty()) std::memcpy(p + 4, reason.data(), reason.size()); // data() may be null
     }
 }
 

@@ -59,10 +59,10 @@ Denial PeerPolicy::check(const stun::Address& peer) const noexcept {
     stun::Address a = peer.canonical();
     for (const auto& c : allowed_)
         if (c.contains(a)) return Denial::None;
-    for (const auto& own : own_)
-        if (own.family == a.family && own.ip == a.ip) return Denial::Own;
     for (const auto& r : deny_)
         if (r.range.contains(a)) return r.why;
+    for (const auto& own : own_)
+        if (own.family == a.family && own.ip == a.ip) return Denial::Own;
     return Denial::None;
 }
 

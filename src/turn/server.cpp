@@ -26,11 +26,14 @@ constexpr std::uint16_t kKnown[] = {
 };
 } // namespace
 
-Server::Server(Host& host, Credentials& creds, const PeerPolicy& policy, Limits limits)
-    : host_(host), creds_(creds), policy_(policy), limits_(limits), buckets_(kBuckets), out_(kMaxAnswer) {}
+Server::Server(Host& host, Credentials& creds, const PeerPolicy& policy, UserQuota& quota, Limits limits)
+    : host_(host), creds_(creds), policy_(policy), limits_(limits), quota_(quota), buckets_(kBuckets), out_(kMaxAnswer) {}
 
 Server::~Server() {
-    for (auto& [tuple, a] : by_tuple_) host_.close_relay(a->relay);
+    for (auto& [tuple, a] : by_tuple_) {
+        host_.close_relay(a->relay);
+        quota_.release(a->username);
+    }
 }
 
 const Allocation* Server::find(const ClientTuple& t) const {
@@ -189,13 +192,10 @@ void Server::allocate(Now now, const ClientTuple& from, const stun::MessageView&
         if (m.has(stun::attr::AdditionalAddressFamily)) return send_error(now, from, m, 400, "Bad Request", &auth);
     }
     if (by_tuple_.size() >= limits_.max_allocations) return send_error(now, from, m, 508, "Insufficient Capacity", &auth);
-    std::uint32_t& count = per_user_[auth.username];
-    if (limits_.max_allocations_per_user && count >= limits_.max_allocations_per_user) {
-        if (count == 0) per_user_.erase(auth.username);
+    if (!quota_.acquire(auth.username, limits_.max_allocations_per_user))
         return send_error(now, from, m, 486, "Allocation Quota Reached", &auth);
-    }
     auto refuse = [&](int code, std::string_view reason) {
-        if (count == 0) per_user_.erase(auth.username);
+        quota_.release(auth.username);
         send_error(now, from, m, code, reason, &auth);
     };
     auto token_attr = m.find(stun::attr::ReservationToken);
@@ -234,7 +234,6 @@ void Server::allocate(Now now, const ClientTuple& from, const stun::MessageView&
     a->tokens_at_ms = now.mono_ms;
     by_relay_[*relay] = a.get();
     by_tuple_.emplace(from, std::move(a));
-    ++count;
     stats_.allocations.set(by_tuple_.size());
     stats_.allocations_total.add();
 
@@ -452,7 +451,7 @@ void Server::on_peer(Now now, RelayId relay, const stun::Address& peer, std::spa
 void Server::remove(Allocation* a) {
     host_.close_relay(a->relay);
     by_relay_.erase(a->relay);
-    if (auto u = per_user_.find(a->username); u != per_user_.end() && --u->second == 0) per_user_.erase(u);
+    quota_.release(a->username);
     ClientTuple t = a->tuple;
     by_tuple_.erase(t); // destroys *a
     stats_.allocations.set(by_tuple_.size());

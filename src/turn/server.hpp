@@ -14,6 +14,7 @@
 #include "turn/allocation.hpp"
 #include "turn/credentials.hpp"
 #include "turn/policy.hpp"
+#include "turn/quota.hpp"
 
 #include <array>
 #include <cstdint>
@@ -85,7 +86,7 @@ class Server {
         std::uint64_t unix_s;   // wall clock, for REST usernames and nonces
     };
 
-    Server(Host& host, Credentials& creds, const PeerPolicy& policy, Limits limits);
+    Server(Host& host, Credentials& creds, const PeerPolicy& policy, UserQuota& quota, Limits limits);
     ~Server();
     Server(const Server&) = delete;
     Server& operator=(const Server&) = delete;
@@ -136,7 +137,7 @@ class Server {
     Stats stats_;
     std::unordered_map<ClientTuple, std::unique_ptr<Allocation>, ClientTupleHash> by_tuple_;
     std::unordered_map<RelayId, Allocation*> by_relay_;
-    std::unordered_map<std::string, std::uint32_t> per_user_;
+    UserQuota& quota_;
     bool open_with_reservation(stun::Family family, RelayId& relay, stun::Address& relayed, std::uint64_t& token);
     // Per-source answer budget: a fixed table indexed by a hash of the IP (bounded memory; two
     // addresses that collide share a budget, which errs on the side of answering less).

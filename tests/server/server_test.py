@@ -183,6 +183,8 @@ def test_help_and_config(binary):
         sb.proc = subprocess.Popen([binary, *sb.args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                    env={**os.environ, **env}, text=True)
         line = sb.proc.stdout.readline()
+        while line and "Switchboard serving" not in line:  # the STUN/TURN line comes first
+            line = sb.proc.stdout.readline()
         host_port = line.strip().rsplit("/", 1)[1]
         sb.host, port = host_port.rsplit(":", 1)
         sb.port = int(port)
@@ -202,7 +204,7 @@ def test_help_and_config(binary):
 
 
 def test_loops_follow_affinity(binary):
-    p = subprocess.Popen(["taskset", "-c", "0", binary, "serve", "--listen", "127.0.0.1:0", "--log-format", "json",
+    p = subprocess.Popen(["taskset", "-c", "0", binary, "serve", "--listen", "127.0.0.1:0", "--turn-listen", "off", "--log-format", "json",
                           "--data", tempfile.mkdtemp(prefix="sb-test-")],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     p.stdout.readline()
@@ -334,7 +336,7 @@ def test_descriptor_exhaustion(binary):
     def limit():
         resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
 
-    p = subprocess.Popen([binary, "serve", "--listen", "127.0.0.1:0", "--loops", "1",
+    p = subprocess.Popen([binary, "serve", "--listen", "127.0.0.1:0", "--turn-listen", "off", "--loops", "1",
                           "--data", tempfile.mkdtemp(prefix="sb-test-")], stdout=subprocess.PIPE,
                          stderr=subprocess.DEVNULL, text=True, preexec_fn=limit)
     try:

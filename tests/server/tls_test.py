@@ -73,7 +73,7 @@ def main():
         # A key that does not match the certificate is refused at start-up with a clear message.
         other = os.path.join(d, "other")
         subprocess.run([os.path.join(ROOT, "scripts", "make-cert.sh"), other], check=True, capture_output=True)
-        p = subprocess.run([a.switchboard, "serve", "--listen", "127.0.0.1:0", "--tls-cert", cert, "--tls-key",
+        p = subprocess.run([a.switchboard, "serve", "--listen", "127.0.0.1:0", "--turn-listen", "off", "--tls-cert", cert, "--tls-key",
                             os.path.join(other, "key.pem")], capture_output=True, text=True, timeout=10)
         check("mismatched key refused at start", p.returncode == 1 and "does not match" in p.stderr, p.stderr)
     passed = sum(RESULTS)

@@ -1,7 +1,9 @@
 """Starts a `switchboard serve` process on a free loopback port for a test and stops it.
 
 The server prints one line on stdout, `Switchboard serving http://HOST:PORT` (https when TLS is
-configured), once it accepts connections; everything else it says goes to stderr.
+configured), once it accepts connections, and before it `Switchboard STUN/TURN on HOST:PORT`
+when STUN/TURN is on; everything else it says goes to stderr. Unless the test says otherwise,
+STUN/TURN takes a free port too: servers of parallel tests must not share 3478.
 """
 import os
 import re
@@ -13,6 +15,7 @@ import time
 import urllib.request
 
 _SERVING = re.compile(r"Switchboard serving (https?)://([^:/\s]+):(\d+)")
+_TURN = re.compile(r"Switchboard STUN/TURN on \[?([^\]\s]+?)\]?:(\d+)\s*$")
 
 
 class Switchboard:
@@ -25,6 +28,9 @@ class Switchboard:
         if "--data" not in args:
             self.own_data = tempfile.mkdtemp(prefix="sb-test-")
             self.args += ["--data", self.own_data]
+        if "--turn-listen" not in args:
+            self.args += ["--turn-listen", "127.0.0.1:0"]
+        self.turn_port = None
         self.env = env
         self.timeout = timeout
         self.proc = None
@@ -43,6 +49,9 @@ class Switchboard:
             line = self.proc.stdout.readline()
             if not line:
                 raise RuntimeError(f"switchboard exited early with {self.proc.wait()}")
+            t = _TURN.search(line)
+            if t:
+                self.turn_port = int(t.group(2))
             m = _SERVING.search(line)
             if m:
                 self.scheme, self.host, self.port = m.group(1), m.group(2), int(m.group(3))

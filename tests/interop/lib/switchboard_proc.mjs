@@ -1,13 +1,16 @@
 // Starts a `switchboard serve` process on a free loopback port for a test and stops it.
 // Node twin of tests/support/switchboard_proc.py: the server prints one line on stdout,
 // `Switchboard serving http://HOST:PORT` (https when TLS is configured), once it accepts
-// connections; everything else it says goes to stderr (inherited here).
+// connections, and before it `Switchboard STUN/TURN on HOST:PORT` when STUN/TURN is on;
+// everything else it says goes to stderr (inherited here). STUN/TURN takes a free port unless the
+// test names one: servers of parallel tests must not share 3478.
 import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const SERVING = /Switchboard serving (https?):\/\/([^:/\s]+):(\d+)/;
+const TURN = /Switchboard STUN\/TURN on \[?([^\]\s]+?)\]?:(\d+)\s*$/m;
 const live = new Set();
 
 // Never leave a server behind, whatever way the test process ends.
@@ -23,6 +26,8 @@ export class Switchboard {
     this.args = ['serve', '--listen', '127.0.0.1:0', ...args];
     // Its own data directory unless the test names one: servers must not share a database.
     if (!args.includes('--data')) this.args.push('--data', mkdtempSync(join(tmpdir(), 'sb-test-')));
+    if (!args.includes('--turn-listen')) this.args.push('--turn-listen', '127.0.0.1:0');
+    this.turnPort = null;
     this.env = env;
     this.timeout = timeout;
     this.proc = null;
@@ -64,6 +69,8 @@ export class Switchboard {
       proc.stdout.on('data', (chunk) => {
         if (done) return;
         buf += chunk;
+        const t = TURN.exec(buf);
+        if (t) this.turnPort = Number(t[2]);
         const m = SERVING.exec(buf);
         if (m) {
           [this.scheme, this.host, this.port] = [m[1], m[2], Number(m[3])];

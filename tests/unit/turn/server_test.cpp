@@ -90,7 +90,10 @@ class TurnServerTest : public ::testing::Test {
         policy.allow(*stun::Cidr::parse("127.0.0.0/8")); // the peers of these tests live on loopback
         make_server();
     }
-    void make_server() { server = std::make_unique<Server>(host, creds, policy, limits); }
+    void make_server() {
+        server.reset();
+        server = std::make_unique<Server>(host, creds, policy, quota, limits);
+    }
 
     ClientTuple tuple(std::string_view client = "192.0.2.10:40000") {
         return ClientTuple{*Address::parse(client), *Address::parse("192.0.2.1:3478"), Transport::Udp, 0};
@@ -157,6 +160,7 @@ class TurnServerTest : public ::testing::Test {
     FakeHost host;
     Credentials creds;
     PeerPolicy policy;
+    UserQuota quota;
     Limits limits;
     std::unique_ptr<Server> server;
     std::vector<std::uint8_t> kept;
@@ -376,7 +380,7 @@ TEST_F(TurnServerTest, RefreshErrors) {
 
 TEST_F(TurnServerTest, EveryDeniedRangeIsForbiddenByDefault) {
     PeerPolicy strict; // nothing allowed
-    Server s(host, creds, strict, limits);
+    Server s(host, creds, strict, quota, limits);
     server.reset();
     auto from = tuple();
     auto run = [&](Request r) {
@@ -433,8 +437,10 @@ TEST_F(TurnServerTest, PolicyJudgesTheCanonicalAddress) {
     p.allow(*stun::Cidr::parse("203.0.113.0/24"));
     EXPECT_EQ(p.check(*Address::parse("203.0.113.1:5")), Denial::None); // the allow-list wins
     PeerPolicy q;
-    q.add_own(*Address::parse("198.51.100.1:3478"));
-    EXPECT_EQ(q.check(*Address::parse("[::ffff:198.51.100.1]:5")), Denial::Own);
+    q.add_own(*Address::parse("8.8.4.4:3478"));
+    EXPECT_EQ(q.check(*Address::parse("[::ffff:8.8.4.4]:5")), Denial::Own);
+    q.add_own(*Address::parse("127.0.0.1:3478"));
+    EXPECT_EQ(q.check(*Address::parse("127.0.0.1:5")), Denial::Loopback); // the more telling reason
 }
 
 TEST_F(TurnServerTest, PermissionAndChannelErrors) {
@@ -463,7 +469,7 @@ TEST_F(TurnServerTest, PermissionAndChannelErrors) {
     EXPECT_EQ(send(bind(0x4001, "127.0.0.1:5000"), from), 400); // peer bound to another channel
     EXPECT_EQ(send(bind(0x4002, "[::1]:5000"), from), 443);
     PeerPolicy strict;
-    Server s2(host, creds, strict, limits);
+    Server s2(host, creds, strict, quota, limits);
     (void)s2;
 }
 

@@ -1,0 +1,191 @@
+"""STUN/TURN against the real binary with clients nobody here wrote (coturn's turnutils_stunclient,
+turnutils_uclient and turnutils_peer) and a small raw client for exact answer codes: Binding,
+allocations over UDP and TCP with static and REST credentials, send indications and channels,
+and the safe defaults (denied peer ranges including the IPv4-mapped form, quotas, rate limits,
+answer sizes)."""
+import argparse
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "support"))
+sys.path.insert(0, os.path.dirname(__file__))
+from switchboard_proc import Switchboard  # noqa: E402
+import stunclient as sc  # noqa: E402
+
+RESULTS = []
+
+
+def check(name, cond, detail=""):
+    RESULTS.append((name, bool(cond)))
+    print(("ok   " if cond else "FAIL ") + name + ("" if cond else f": {detail}"), flush=True)
+
+
+def free_udp_port():
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def metrics(sb):
+    with urllib.request.urlopen(sb.http_url + "/metrics", timeout=5) as r:
+        text = r.read().decode()
+    out = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            k, v = line.rsplit(" ", 1)
+            out[k] = float(v)
+    return out
+
+
+def uclient(port, peer_port, *args, clients=2, timeout=60):
+    cmd = ["turnutils_uclient", *args, "-e", "127.0.0.1", "-r", str(peer_port), "-p", str(port),
+           "-n", "20", "-m", str(clients), "-l", "120", "-z", "5", "127.0.0.1"]
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    return p.returncode, p.stdout + p.stderr
+
+
+def relayed_all(out):
+    m = re.search(r"tot_send_msgs=(\d+), tot_recv_msgs=(\d+)\s*$", out, re.M)
+    lost = re.search(r"Total lost packets (\d+)", out)
+    return m is not None and int(m.group(1)) > 0 and m.group(1) == m.group(2) and lost and lost.group(1) == "0", \
+        (m.groups() if m else None, lost.group(1) if lost else None)
+
+
+def test_stun(sb):
+    out = subprocess.run(["turnutils_stunclient", "-p", str(sb.turn_port), "127.0.0.1"], capture_output=True,
+                         text=True, timeout=20).stdout
+    check("turnutils_stunclient gets its reflexive address", "UDP reflexive addr: 127.0.0.1:" in out, out[-300:])
+    c = sc.TurnClient(("127.0.0.1", sb.turn_port), "alice", "secret")
+    req = sc.encode(sc.BINDING, [], fingerprint=True)
+    ans = c.raw(req)
+    m = sc.Message(ans)
+    mapped = sc.parse_xor_addr(m.get(sc.XOR_MAPPED), m.tid)
+    check("Binding answers the client's address", mapped == c.sock.getsockname(), mapped)
+    check("Binding answer at most 1.6x the request", len(ans) * 10 <= len(req) * 16, (len(ans), len(req)))
+    check("no SOFTWARE in answers by default", m.get(sc.SOFTWARE) is None)
+    req = sc.encode(sc.ALLOCATE, [(sc.REQ_TRANSPORT, bytes([17, 0, 0, 0]))])
+    ans = c.raw(req)
+    m = sc.Message(ans)
+    check("unauthenticated Allocate gets 401 with realm and nonce",
+          m.code == 401 and m.get(sc.REALM) == b"switchboard" and m.get(sc.NONCE), m.code)
+    check("401 at most 2.7x the request", len(ans) * 10 <= len(req) * 27, (len(ans), len(req)))
+    c.close()
+
+
+def test_relay(sb, peer_port):
+    for name, args in [("UDP, static user", ["-u", "alice", "-w", "secret"]),
+                       ("TCP, static user", ["-t", "-u", "alice", "-w", "secret"]),
+                       ("UDP, REST credentials", ["-W", "rest-secret", "-u", "bob"]),
+                       ("TCP, REST credentials", ["-t", "-W", "rest-secret", "-u", "carol"]),
+                       ("UDP, send indications", ["-s", "-u", "alice", "-w", "secret"]),
+                       ("UDP, client to client", ["-y", "-c", "-u", "alice", "-w", "secret"])]:
+        rc, out = uclient(sb.turn_port, peer_port, *args)
+        ok, detail = relayed_all(out)
+        check(f"turnutils_uclient relays every packet back ({name})", rc == 0 and ok, (rc, detail, out[-400:]))
+    rc, out = uclient(sb.turn_port, peer_port, "-u", "alice", "-w", "wrong")
+    check("a wrong password gets no allocation and nothing is relayed",
+          "Cannot complete Allocation" in out and not relayed_all(out)[0], out[-300:])
+    m = metrics(sb)
+    check("allocations and relayed packets are counted",
+          m.get("switchboard_turn_allocations_total", 0) >= 12
+          and m.get('switchboard_turn_relayed_packets_total{direction="to_peer"}', 0) >= 200
+          and m.get('switchboard_turn_relayed_packets_total{direction="to_client"}', 0) >= 200, m)
+    check("bad credentials are counted", m.get('switchboard_turn_refused_total{reason="bad_credentials"}', 0) >= 1)
+
+    # Refresh 0 frees the allocation at once: allocating again from the same address works.
+    c = sc.TurnClient(("127.0.0.1", sb.turn_port), "alice", "secret")
+    a1 = c.allocate()
+    r = c.request(sc.REFRESH, [(sc.LIFETIME, bytes(4))])
+    a2 = c.allocate()
+    check("reallocation right after Refresh 0 succeeds (no 437)", (a1.code, r.code, a2.code) == (200, 200, 200),
+          (a1.code, r.code, a2.code))
+    a3 = c.allocate()
+    check("a second Allocate on the same 5-tuple gets 437", a3.code == 437, a3.code)
+    c.close()
+
+
+def test_defaults(binary, peer_port):
+    # No --turn-allow-peer: the default deny list applies, loopback included.
+    with Switchboard(binary, "--turn-user", "alice:secret", "--turn-user", "bob:pw", "--turn-user", "uc:pw",
+                     "--turn-max-allocations-per-user", "2") as sb:
+        rc, out = uclient(sb.turn_port, peer_port, "-c", "-u", "uc", "-w", "pw", clients=1)
+        check("a loopback peer is refused by default (403)", "403" in out and not relayed_all(out)[0], out[-300:])
+        c = sc.TurnClient(("127.0.0.1", sb.turn_port), "alice", "secret")
+        check("allocation for the checks below", c.allocate().code == 200)
+        for peer in ["127.0.0.1", "10.1.2.3", "172.16.5.4", "192.168.0.1", "100.64.0.1", "169.254.169.254",
+                     "169.254.1.1", "0.0.0.0", "224.0.0.251", "255.255.255.255", "240.0.0.1"]:
+            m = c.permission((peer, 9))
+            check(f"CreatePermission to {peer} gets 403", m.code == 403, m.code)
+        m = c.permission(("198.51.100.20", 9))
+        check("a documentation range is refused too", m.code == 403, m.code)
+        m = c.permission(("8.8.8.8", 53))
+        check("a public peer is permitted", m.code == 200, m.code)
+        c6 = sc.TurnClient(("127.0.0.1", sb.turn_port), "bob", "pw")
+        a6 = c6.allocate(family=6)
+        check("an IPv6 relay is allocated on request", a6.code == 200, a6.code)
+        for peer in ["::ffff:127.0.0.1", "::ffff:169.254.169.254", "::ffff:10.0.0.1", "::1", "fd00::1", "fe80::1"]:
+            m = c6.permission((peer, 9))
+            check(f"CreatePermission to {peer} gets 403 (judged in canonical form)", m.code == 403, m.code)
+        m = c6.permission(("127.0.0.1", 9))
+        check("an IPv4 peer on an IPv6 relay gets 443", m.code == 443, m.code)
+        # Quota: alice may hold two allocations.
+        c2 = sc.TurnClient(("127.0.0.1", sb.turn_port), "alice", "secret")
+        c3 = sc.TurnClient(("127.0.0.1", sb.turn_port), "alice", "secret")
+        codes = (c2.allocate().code, c3.allocate().code)
+        check("allocations per user are capped (486)", codes == (200, 486), codes)
+        m = metrics(sb)
+        check("denials are counted by rule",
+              m.get('switchboard_turn_peer_denied_total{reason="loopback"}', 0) >= 2
+              and m.get('switchboard_turn_peer_denied_total{reason="metadata"}', 0) >= 2
+              and m.get('switchboard_turn_peer_denied_total{reason="private"}', 0) >= 5, m)
+        for c in (c, c6, c2, c3):
+            c.close()
+
+    with Switchboard(binary, "--turn-unauth-rate", "5") as sb:
+        c = sc.TurnClient(("127.0.0.1", sb.turn_port), "x", "y")
+        c.sock.settimeout(0.2)
+        answers = 0
+        start = time.monotonic()
+        for _ in range(30):
+            if c.raw(sc.encode(sc.BINDING, [])) is not None:
+                answers += 1
+        seconds = time.monotonic() - start
+        # 5 per second per source; the burst may straddle a second boundary.
+        check("unauthenticated answers are rate-limited per source", 1 <= answers <= 5 * (int(seconds) + 2),
+              (answers, seconds))
+        check("rate-limited requests are counted",
+              metrics(sb).get('switchboard_turn_refused_total{reason="rate_limited"}', 0) >= 1)
+        c.close()
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--switchboard", required=True)
+    a = ap.parse_args()
+    peer_port = free_udp_port()
+    peer = subprocess.Popen(["turnutils_peer", "-L", "127.0.0.1", "-p", str(peer_port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        with Switchboard(a.switchboard, "--turn-user", "alice:secret", "--turn-secret", "rest-secret",
+                         "--turn-allow-peer", "127.0.0.0/8") as sb:
+            check("the server reports its STUN/TURN port", sb.turn_port, sb.turn_port)
+            test_stun(sb)
+            test_relay(sb, peer_port)
+        test_defaults(a.switchboard, peer_port)
+    finally:
+        peer.terminate()
+        peer.wait()
+    passed = sum(ok for _, ok in RESULTS)
+    print(f"{passed} passed, {len(RESULTS) - passed} failed")
+    sys.exit(0 if passed == len(RESULTS) else 1)
+
+
+if __name__ == "__main__":
+    main()
