@@ -82,7 +82,8 @@ std::vector<Option> options(Config& c) {
         {"turn-max-allocations-per-user", "N", "TURN allocations one user may hold (486 beyond); 0 = unlimited", &c.turn_max_allocations_per_user},
         {"turn-bandwidth", "BYTES", "relayed bytes per second per allocation; 0 = unlimited", &c.turn_bandwidth},
         {"turn-unauth-rate", "N", "answers per second to one source address before it authenticates; 0 = unlimited", &c.turn_unauth_rate},
-        {"turn-credential-ttl", "SECONDS", "lifetime of the TURN credentials handed to hub clients", &c.turn_credential_ttl},
+        {"turn-credential-ttl", "SECONDS", "lifetime of the TURN credentials handed to hub clients (never beyond their token's expiry)", &c.turn_credential_ttl},
+        {"turn-url", "URL", "a STUN/TURN URL handed to hub clients, e.g. turn:turn.example.com:3478?transport=udp (repeatable; default: this server's own, from --turn-listen or --turn-external-ip)", &c.turn_urls, "turn_urls"},
     };
 }
 
@@ -248,6 +249,9 @@ void validate(const Config& c) {
     if (c.turn_realm.empty() || c.turn_realm.size() > 127) throw std::invalid_argument("turn-realm must be 1-127 characters");
     for (const auto& s : c.turn_secrets)
         if (s.empty()) throw std::invalid_argument("turn-secret must not be empty");
+    for (const auto& u : c.turn_urls)
+        if (u.rfind("stun:", 0) != 0 && u.rfind("stuns:", 0) != 0 && u.rfind("turn:", 0) != 0 && u.rfind("turns:", 0) != 0)
+            throw std::invalid_argument("turn-url '" + u + "' must start with stun:, stuns:, turn: or turns:");
 }
 
 } // namespace

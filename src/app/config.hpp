@@ -72,6 +72,7 @@ struct Config {
     std::uint64_t turn_bandwidth = 0;           // bytes/s per allocation; 0: unlimited
     std::uint64_t turn_unauth_rate = 100;       // unauthenticated answers per source IP per second
     std::uint64_t turn_credential_ttl = 86400;  // seconds the ICE credentials handed to hub clients live
+    std::vector<std::string> turn_urls;         // advertised to hub clients; default: derived
 };
 
 struct ParsedArgs {

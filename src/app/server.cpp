@@ -141,8 +141,15 @@ Server::Server(Config cfg) : cfg_(std::move(cfg)), statics_(cfg_.static_dir) {
     if (std::find(handshake_.subprotocols.begin(), handshake_.subprotocols.end(), "switchboard.v1.json") ==
         handshake_.subprotocols.end())
         handshake_.subprotocols.push_back("switchboard.v1.json");
-    hub_ = std::make_unique<hub::Hub>(hub_config(cfg_), make_verifier(cfg_));
-    if (cfg_.turn_listen != "off") turn_settings_ = TurnSettings::from(cfg_);
+    auto hc = hub_config(cfg_);
+    if (cfg_.turn_listen != "off") {
+        turn_settings_ = TurnSettings::from(cfg_);
+        ice_.set_secrets(cfg_.turn_secrets);
+        hc.ice_servers = [this](std::string_view identity, std::uint64_t expires, std::uint64_t now) {
+            return ice_.json(identity, expires, now);
+        };
+    }
+    hub_ = std::make_unique<hub::Hub>(std::move(hc), make_verifier(cfg_));
 }
 
 Server::~Server() {
@@ -219,6 +226,21 @@ void Server::start() {
                             {"echo", cfg_.echo ? "on" : "off"}, {"compression", cfg_.compression}});
     if (turn_settings_) {
         const LoopContext& first = *loops_.front();
+        // What hub clients are told: the configured URLs, or this server's own.
+        std::vector<std::string> stun_urls, turn_urls;
+        for (const auto& u : cfg_.turn_urls) (u.rfind("stun", 0) == 0 ? stun_urls : turn_urls).push_back(u);
+        if (cfg_.turn_urls.empty()) {
+            std::string host = turn_settings_->external_ip.empty() ? turn_settings_->listen.host : turn_settings_->external_ip;
+            if (host == "0.0.0.0") host = "127.0.0.1";
+            if (host == "::") host = "::1";
+            if (host.find(':') != std::string::npos) host = "[" + host + "]";
+            std::string hp = host + ":" + std::to_string(turn_port_);
+            stun_urls.push_back("stun:" + hp);
+            turn_urls.push_back("turn:" + hp + "?transport=udp");
+            turn_urls.push_back("turn:" + hp + "?transport=tcp");
+            if (first.turn->tls_port()) turn_urls.push_back("turns:" + host + ":" + std::to_string(first.turn->tls_port()) + "?transport=tcp");
+        }
+        ice_.configure(std::move(stun_urls), std::move(turn_urls), cfg_.turn_credential_ttl);
         net::Endpoint e = turn_settings_->listen;
         e.port = turn_port_;
         log::info("stun/turn listening",
@@ -228,6 +250,14 @@ void Server::start() {
                    {"users", std::to_string(turn_settings_->users.size())},
                    {"rest_secrets", std::to_string(turn_settings_->secrets.size())},
                    {"relay_ip", turn_settings_->relay_ip}});
+    }
+}
+
+void Server::set_turn_secrets(std::vector<std::string> secrets) {
+    ice_.set_secrets(secrets);
+    for (auto& l : loops_) {
+        LoopContext* c = l.get();
+        if (c->turn) c->loop_.post([c, secrets] { c->turn->set_secrets(secrets); });
     }
 }
 

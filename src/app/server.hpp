@@ -1,6 +1,7 @@
 #pragma once
 // Server: the loops, their listeners and the application state each loop owns.
 #include "app/config.hpp"
+#include "app/ice.hpp"
 #include "app/stats.hpp"
 #include "app/turn_service.hpp"
 #include "http/request.hpp"
@@ -88,6 +89,8 @@ class Server {
     const TurnSettings* turn_settings() const noexcept { return turn_settings_ ? &*turn_settings_ : nullptr; }
     /// The UDP/TCP port of STUN/TURN (0 when off).
     std::uint16_t turn_port() const noexcept { return turn_port_; }
+    /// Replaces the TURN REST secrets everywhere (the first signs, all verify). Thread-safe.
+    void set_turn_secrets(std::vector<std::string> secrets);
     std::string url() const;
     /// Graceful stop: no new connections, close 1001 to WebSocket peers; each loop ends when
     /// its connections are gone or the shutdown timeout passed. Thread-safe.
@@ -120,6 +123,7 @@ class Server {
     std::unique_ptr<net::TlsContext> tls_;
     TurnReservations turn_reservations_; // before loops_: their TURN services refer to these
     turn::UserQuota turn_quota_;
+    IceServers ice_;                     // before hub_, which mints with it
     std::vector<std::unique_ptr<LoopContext>> loops_;
     std::unique_ptr<hub::Hub> hub_; // after loops_, so it goes first: shards refer to the loops
     unsigned short port_ = 0;

@@ -8,6 +8,8 @@
 #include "ws/handshake.hpp"
 #include "hub/api.hpp"
 #include "hub/protocol.hpp"
+#include "json/reader.hpp"
+#include "json/writer.hpp"
 
 #include <openssl/crypto.h>
 
@@ -334,6 +336,7 @@ void Session::handle_api(const http::RequestHead& req, std::span<const std::uint
                        "application/json", {{"WWW-Authenticate", "apikey"}});
     }
     std::string_view method = req.path.substr(5);
+    if (method == "turn_secrets") return turn_secrets(req, {reinterpret_cast<const char*>(body.data()), body.size()});
     api_ticket_ = ctx_.next_api_ticket++;
     api_keep_alive_ = req.keep_alive();
     ctx_.api_waiting.emplace(api_ticket_, this);
@@ -345,6 +348,36 @@ void Session::handle_api(const http::RequestHead& req, std::span<const std::uint
                       auto it = ctx->api_waiting.find(ticket);
                       if (it != ctx->api_waiting.end()) it->second->finish_api(e, std::move(result));
                   });
+}
+
+// POST /api/turn_secrets {"secrets":["new","old"]}: the TURN REST secrets, replaced while running.
+// The first signs the credentials the hub hands out from now on; all of them verify, so keeping
+// the old one for a while lets credentials minted before the rotation live out their time.
+void Session::turn_secrets(const http::RequestHead& req, std::string_view body) {
+    auto fail = [&](std::string_view reason) {
+        std::string out = "{\"error\":{\"code\":107,\"reason\":";
+        json::append_escaped(out, reason);
+        out += "}}\n";
+        respond(400, out, &req, "application/json");
+    };
+    if (!ctx_.server.turn_settings()) return respond(404, "{\"error\":{\"code\":108,\"reason\":\"STUN/TURN is off\"}}\n", &req, "application/json");
+    json::Value v;
+    if (json::parse(body, v) != json::Error::None || v.kind != json::Kind::Object) return fail("body must be a JSON object");
+    std::vector<std::string> secrets;
+    bool ok = false;
+    json::for_each_member(v, [&](std::string_view k, json::Value m) {
+        if (!json::key_is(k, "secrets") || m.kind != json::Kind::Array) return;
+        ok = true;
+        json::for_each_element(m, [&](json::Value e) {
+            std::string s;
+            if (!json::get_string(e, s) || s.empty() || s.size() > 256 || secrets.size() >= 16) ok = false;
+            else secrets.push_back(std::move(s));
+        });
+    });
+    if (!ok || secrets.empty()) return fail("secrets must be an array of 1 to 16 non-empty strings");
+    ctx_.server.set_turn_secrets(secrets);
+    log::info("turn secrets replaced", {{"count", std::to_string(secrets.size())}});
+    respond(200, "{\"result\":{\"secrets\":" + std::to_string(secrets.size()) + "}}\n", &req, "application/json");
 }
 
 void Session::finish_api(hub::ErrorCode e, std::string result) {

@@ -44,6 +44,7 @@ class Session final : public net::Stream, private ws::ConnectionIo, private hub:
     /// Fan-out delivery (broadcast endpoint; also hub::ClientIo's).
     void deliver(const ws::FramedMessage& m) override;
     /// The hub finished this session's server-API request.
+    void turn_secrets(const http::RequestHead& req, std::string_view body);
     void finish_api(hub::ErrorCode e, std::string result);
     bool is_websocket() const noexcept { return ws() != nullptr; }
 

@@ -173,9 +173,18 @@ void Client::connect(const Command& c) {
         .key("user").string(user_)
         .key("expires").number(expires_)
         .key("ping").number(std::uint64_t{cfg.client_ping})
-        .key("version").string(cfg.version)
-        .end_object();
+        .key("version").string(cfg.version);
+    append_ice_servers(w);
+    w.end_object();
     reply_ok(c.id, r);
+}
+
+void Client::append_ice_servers(json::Writer& w) {
+    const auto& cfg = shard_.hub().config();
+    if (!cfg.ice_servers) return;
+    std::string ice = cfg.ice_servers(user_.empty() ? std::string_view(client_id_) : std::string_view(user_), expires_,
+                                      unix_seconds(shard_.now_ms()));
+    if (!ice.empty()) w.key("ice_servers").raw(ice);
 }
 
 void Client::refresh(const Command& c) {
@@ -187,7 +196,13 @@ void Client::refresh(const Command& c) {
     if (claims->sub != user_) return reply_error(c.id, ErrorCode::PermissionDenied);
     expires_ = claims->exp;
     token_channels_ = std::move(claims->channels);
-    reply_ok(c.id, "{\"expires\":" + std::to_string(expires_) + "}");
+    // New TURN credentials too: the old ones die with the old token.
+    std::string r;
+    json::Writer w(r);
+    w.begin_object().key("expires").number(expires_);
+    append_ice_servers(w);
+    w.end_object();
+    reply_ok(c.id, r);
 }
 
 ErrorCode Client::check(std::string_view channel, bool for_publish, std::string_view sub_token,

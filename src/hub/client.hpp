@@ -4,6 +4,7 @@
 // rest to the channel's owner shard; the owner's answers come back through the shard.
 #include "hub/messages.hpp"
 #include "hub/protocol.hpp"
+#include "json/writer.hpp"
 
 #include <cstdint>
 #include <string>
@@ -80,6 +81,7 @@ class Client {
     void handle(const Command& c);
     void connect(const Command& c);
     void refresh(const Command& c);
+    void append_ice_servers(json::Writer& w);
     void subscribe(const Command& c);
     void unsubscribe(const Command& c);
     void publish(const Command& c);

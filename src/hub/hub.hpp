@@ -7,6 +7,7 @@
 #include "hub/shard.hpp"
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -32,6 +33,10 @@ struct HubConfig {
     std::string data_dir = "data";                // the SQLite database lives here
     bool sync_full = true;                        // fsync each group commit (power-loss safe)
     std::string version;
+    /// RTCIceServer objects (a JSON array) for a connected client, given its identity (user id,
+    /// or client id when anonymous), its token's expiry (0: none) and the time; "" or unset:
+    /// none. Called on any loop, so it must be thread-safe.
+    std::function<std::string(std::string_view identity, std::uint64_t expires, std::uint64_t now_unix)> ice_servers;
 };
 
 /// Created on the main thread before the loops start; thread-safe where marked.
