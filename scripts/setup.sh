@@ -3,7 +3,8 @@
 # checks and returns. Usage: scripts/setup.sh [build|test]
 #   build  compilers, libraries and Node.js/npm (enough to build and run the server; npm
 #          builds the embedded web app)
-#   test   also what the test suite drives: Chromium, python3-websockets, coturn (only its
+#   test   also what the test suite drives: Chromium, python3-websockets, nftables (a NAT inside
+#          a test's private network namespace), coturn (only its
 #          turnutils_* clients are used; its service is never started), clang/libFuzzer,
 #          and the npm packages of tests/interop
 set -euo pipefail
@@ -11,7 +12,7 @@ cd "$(dirname "$0")/.."
 what=${1:-build}
 
 build_pkgs=(build-essential cmake pkg-config libssl-dev zlib1g-dev libtomlplusplus-dev libsqlite3-dev openssl curl)
-test_pkgs=(libgtest-dev libgmock-dev clang-14 libclang-rt-14-dev python3 python3-websockets chromium coturn)
+test_pkgs=(libgtest-dev libgmock-dev clang-14 libclang-rt-14-dev python3 python3-websockets chromium coturn nftables)
 
 pkgs=("${build_pkgs[@]}")
 [ "$what" = test ] && pkgs+=("${test_pkgs[@]}")
