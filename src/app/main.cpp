@@ -56,6 +56,10 @@ int serve(int argc, char** argv) {
             net::Endpoint e = server.turn_settings()->listen;
             e.port = server.turn_port();
             std::printf("Switchboard STUN/TURN on %s\n", e.to_string().c_str());
+            if (auto tls = server.turn_tls_port()) {
+                e.port = tls;
+                std::printf("Switchboard TURN over TLS on %s\n", e.to_string().c_str());
+            }
         }
         std::printf("Switchboard serving %s\n", server.url().c_str());
         std::fflush(stdout);

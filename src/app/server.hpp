@@ -89,6 +89,7 @@ class Server {
     const TurnSettings* turn_settings() const noexcept { return turn_settings_ ? &*turn_settings_ : nullptr; }
     /// The UDP/TCP port of STUN/TURN (0 when off).
     std::uint16_t turn_port() const noexcept { return turn_port_; }
+    std::uint16_t turn_tls_port() const noexcept { return loops_.empty() || !loops_.front()->turn ? 0 : loops_.front()->turn->tls_port(); }
     /// Replaces the TURN REST secrets everywhere (the first signs, all verify). Thread-safe.
     void set_turn_secrets(std::vector<std::string> secrets);
     std::string url() const;

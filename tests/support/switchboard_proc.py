@@ -16,6 +16,7 @@ import urllib.request
 
 _SERVING = re.compile(r"Switchboard serving (https?)://([^:/\s]+):(\d+)")
 _TURN = re.compile(r"Switchboard STUN/TURN on \[?([^\]\s]+?)\]?:(\d+)\s*$")
+_TURN_TLS = re.compile(r"Switchboard TURN over TLS on \[?([^\]\s]+?)\]?:(\d+)\s*$")
 
 
 class Switchboard:
@@ -31,6 +32,7 @@ class Switchboard:
         if "--turn-listen" not in args:
             self.args += ["--turn-listen", "127.0.0.1:0"]
         self.turn_port = None
+        self.turn_tls_port = None
         self.env = env
         self.timeout = timeout
         self.proc = None
@@ -52,6 +54,9 @@ class Switchboard:
             t = _TURN.search(line)
             if t:
                 self.turn_port = int(t.group(2))
+            t = _TURN_TLS.search(line)
+            if t:
+                self.turn_tls_port = int(t.group(2))
             m = _SERVING.search(line)
             if m:
                 self.scheme, self.host, self.port = m.group(1), m.group(2), int(m.group(3))

@@ -168,6 +168,19 @@ def test_defaults(binary, peer_port):
         c.close()
 
 
+def test_tls(binary, peer_port):
+    import tempfile
+    d = tempfile.mkdtemp(prefix="sb-turn-tls-")
+    root = os.path.join(os.path.dirname(__file__), "..", "..")
+    subprocess.run([os.path.join(root, "scripts", "make-cert.sh"), d], check=True, capture_output=True)
+    with Switchboard(binary, "--turn-user", "alice:secret", "--turn-allow-peer", "127.0.0.0/8",
+                     "--tls-cert", os.path.join(d, "cert.pem"), "--tls-key", os.path.join(d, "key.pem"),
+                     "--turn-tls-listen", "127.0.0.1:0") as sb:
+        check("the server reports its TURN over TLS port", sb.turn_tls_port, sb.turn_tls_port)
+        rc, out = uclient(sb.turn_tls_port, peer_port, "-t", "-S", "-u", "alice", "-w", "secret")
+        check("turnutils_uclient relays every packet over TLS", rc == 0 and relayed_all(out)[0], out[-400:])
+
+
 async def hub_ice(sb, token=None):
     c = await HubClient(sb.ws_url).open()
     r = await c.connect(token=token)
@@ -238,6 +251,7 @@ def main():
             test_relay(sb, peer_port)
         test_defaults(a.switchboard, peer_port)
         test_ice_servers(a.switchboard, peer_port)
+        test_tls(a.switchboard, peer_port)
     finally:
         peer.terminate()
         peer.wait()
