@@ -127,3 +127,25 @@ write(T, "send_indication", stun(0x0016, TID, [(0x0012, xor_v4(bytes([127, 0, 0,
 write(T, "error", stun(0x0113, TID, [(0x0009, bytes([0, 0, 4, 1]) + b"Unauthorized"), (0x000A, b"\x00\x31\x00\x32")]))
 write(T, "channel_data", struct.pack(">HH", 0x4001, 5) + b"hello\0\0\0")
 write(T, "xor_v6", stun(0x0101, TID, [(0x0020, struct.pack(">BBH", 0, 2, 0x1234) + bytes(16))]))
+
+# turn_server_fuzz: records [kind | who << 2][length: 2][bytes]; kind 1 re-signs the message.
+T = "turn_server_fuzz"
+
+
+def rec(kind, body, who=0):
+    return bytes([kind | (who << 2)]) + struct.pack(">H", len(body)) + body
+
+
+ALLOC = stun(0x0003, TID, [(0x0019, UDP)])
+PERM = stun(0x0008, TID, [(0x0012, xor_v4(bytes([127, 0, 0, 1]), 5000))])
+BIND = stun(0x0009, TID, [(0x000C, b"\x40\x01\x00\x00"), (0x0012, xor_v4(bytes([127, 0, 0, 1]), 5000))])
+SEND = stun(0x0016, TID, [(0x0012, xor_v4(bytes([127, 0, 0, 1]), 5000)), (0x0013, b"hello")])
+REFRESH0 = stun(0x0004, TID, [(0x000D, bytes(4))])
+EVEN = stun(0x0003, TID, [(0x0019, UDP), (0x0018, b"\x80\x00\x00\x00")])
+write(T, "allocate_relay", rec(0, ALLOC) + rec(1, ALLOC) + rec(1, PERM) + rec(0, SEND) + rec(2, b"from peer")
+      + rec(1, BIND) + rec(0, struct.pack(">HH", 0x4001, 3) + b"abc\0") + rec(2, b"via channel"))
+write(T, "refresh_zero", rec(0, ALLOC) + rec(1, ALLOC) + rec(1, REFRESH0) + rec(1, ALLOC))
+write(T, "expiry", rec(0, ALLOC) + rec(1, ALLOC) + rec(1, PERM) + bytes([3, 0x01, 0x2D]) + rec(2, b"late")
+      + bytes([3, 0x02, 0x58]) + rec(1, PERM))
+write(T, "reservation", rec(0, EVEN) + rec(1, EVEN) + rec(0, ALLOC, 1))
+write(T, "tcp_client", rec(0, ALLOC, 4) + rec(1, ALLOC, 4) + rec(1, BIND, 4) + rec(2, b"x" * 5))

@@ -151,7 +151,6 @@ void Server::finish_and_send(const ClientTuple& to, const stun::MessageView& m, 
 
 void Server::send_error(Now now, const ClientTuple& to, const stun::MessageView& m, int code, std::string_view reason,
                         const Auth* auth, std::span<const std::uint16_t> unknown) {
-    stats_.errors_sent.add();
     // An answer to an unauthenticated request must not amplify: at most 2.7x the request. The
     // reason phrase is only a diagnostic (RFC 8489 §14.8), so it is the first thing left out.
     std::size_t bound = auth ? out_.size() : m.bytes().size() * 27 / 10;
@@ -164,7 +163,14 @@ void Server::send_error(Now now, const ClientTuple& to, const stun::MessageView&
             w.add(stun::attr::Nonce, nonces_.make(to.client, now.unix_s));
         }
         std::size_t fixed = w.size() + (m.has_fingerprint() ? 8 : 0) + (limits_.software ? 16 : 0);
-        if (fixed > bound && !text.empty()) continue;
+        if (fixed > bound) {
+            if (!text.empty()) continue;
+            // Even the bare answer is too big for so small a request (no real client sends one
+            // that small): say nothing rather than amplify.
+            stats_.rate_limited.add();
+            return;
+        }
+        stats_.errors_sent.add();
         return finish_and_send(to, m, w, auth);
     }
 }
