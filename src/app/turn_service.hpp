@@ -102,6 +102,7 @@ class TurnService final : public turn::Host, public net::DatagramHandler {
 
   private:
     void accept(int fd, bool tls);
+    void sync_clock();
     turn::RelayId new_relay_id();
     std::string relay_ip(stun::Family family) const;
     stun::Address advertised(stun::Address local) const;
@@ -119,12 +120,15 @@ class TurnService final : public turn::Host, public net::DatagramHandler {
     bool reap_posted_ = false;
     bool destroying_ = false;
     net::UdpStats udp_stats_;
+    net::UdpSendBatch batch_; // before the sockets that point at it
     turn::Credentials creds_;
     turn::Server server_;
     std::unique_ptr<net::UdpSocket> udp_;
     stun::Address udp_local_;
     std::unique_ptr<net::Listener> tcp_, tls_listener_;
     std::uint64_t next_conn_ = 1;
+    std::size_t peak_allocations_ = 0;
+    std::int64_t unix_offset_s_ = 0; // wall clock minus the loop's steady clock, in seconds
     std::unordered_map<std::uint64_t, TurnConnection*> conns_;
 };
 

@@ -10,6 +10,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -19,6 +20,33 @@
 namespace switchboard::net {
 
 class UdpSocket;
+
+/// Datagrams to send, gathered while a batch of input is handled and written with one sendmmsg
+/// per run of datagrams from the same socket (and, when a run is datagrams of one size to one
+/// address, one UDP_SEGMENT send). A relay turns each recvmmsg batch into a few system calls
+/// instead of one per packet. The bytes are copied into one arena: no allocation per packet.
+/// Not thread-safe; one per loop.
+class UdpSendBatch {
+  public:
+    static constexpr std::size_t kMax = 64;
+    static constexpr std::size_t kArena = kMax * 2048;
+    /// Queues a copy; flushes first when full. Datagrams larger than 2048 bytes go out at once.
+    void add(UdpSocket& from, const sockaddr_storage& to, std::span<const std::uint8_t> bytes) noexcept;
+    void flush() noexcept;
+    /// A socket that closes drops what it still had queued here.
+    void forget(UdpSocket* s) noexcept;
+    bool empty() const noexcept { return count_ == 0; }
+
+  private:
+    struct Item {
+        UdpSocket* from;
+        sockaddr_storage to;
+        std::uint32_t offset, length;
+    };
+    std::array<Item, kMax> items_{};
+    std::size_t count_ = 0, used_ = 0;
+    std::array<std::uint8_t, kArena> arena_{};
+};
 
 class DatagramHandler {
   public:
@@ -37,7 +65,7 @@ struct UdpStats {
 
 class UdpSocket final : public IoHandler {
   public:
-    static constexpr std::size_t kBatch = 32;
+    static constexpr std::size_t kBatch = 64;
     static constexpr std::size_t kMaxDatagram = 4096;   // a bigger one is dropped
     static constexpr std::size_t kMaxBatchesPerEvent = 8; // then other sockets get their turn
 
@@ -63,6 +91,10 @@ class UdpSocket final : public IoHandler {
     bool closed() const noexcept { return fd_ < 0; }
     const sockaddr_storage& local() const noexcept { return local_; }
     void send_to(const sockaddr_storage& to, std::span<const std::uint8_t> bytes) noexcept;
+    /// Output of this socket's handler goes through `batch`, flushed after each input batch.
+    void set_batch(UdpSendBatch* batch) noexcept { batch_ = batch; }
+    int fd() const noexcept { return fd_; }
+    UdpStats& stats() noexcept { return stats_; }
     void on_io(std::uint32_t events) override;
 
   private:
@@ -76,6 +108,7 @@ class UdpSocket final : public IoHandler {
     std::uint32_t tag_;
     int fd_ = -1;
     sockaddr_storage local_{};
+    UdpSendBatch* batch_ = nullptr;
 };
 
 /// A bound non-blocking UDP socket registered nowhere (a port held for later); -1 on failure.

@@ -463,6 +463,11 @@ void Server::remove(Allocation* a) {
     stats_.allocations.set(by_tuple_.size());
 }
 
+void Server::compact() {
+    by_tuple_.rehash(0); // as few buckets as the remaining allocations need
+    by_relay_.rehash(0);
+}
+
 void Server::on_client_closed(const ClientTuple& t) {
     if (auto it = by_tuple_.find(t); it != by_tuple_.end()) remove(it->second.get());
 }

@@ -104,6 +104,9 @@ class Server {
     Stats& stats() noexcept { return stats_; }
     std::size_t allocation_count() const noexcept { return by_tuple_.size(); }
     const Allocation* find(const ClientTuple& t) const;
+    /// Gives back the tables' spare room after many allocations ended (the host then returns
+    /// the freed memory to the system).
+    void compact();
 
   private:
     struct Auth {
