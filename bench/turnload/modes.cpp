@@ -225,7 +225,16 @@ int run_alloc(const Options& o) {
                         pfds[i].fd = c.fd;
                     }
                 } else if (c.state == 1 && code == 437) {
-                    // The server still holds the 5-tuple's last allocation: try again.
+                    // The server still holds an allocation on this 5-tuple: the same address's
+                    // last one (servers that free lazily), or, with --new-tuple, one an earlier
+                    // run left on a port the kernel handed out again. Try again, from a new
+                    // address when that is allowed.
+                    if (o.new_tuple) {
+                        ::close(c.fd);
+                        c.fd = udp_socket();
+                        pfds[i].fd = c.fd;
+                        c.state = 0;
+                    }
                 } else {
                     c.state = 0;
                 }
@@ -237,7 +246,15 @@ int run_alloc(const Options& o) {
     std::map<std::string, double> extra{{"retransmits", retransmits}};
     for (const auto& [code, count] : errors) extra["error_" + std::to_string(code)] = count;
     report(o, "cycles", cycles, now_s() - s.t0, s, extra);
-    for (auto& c : cs) ::close(c.fd);
+    // Leave nothing behind: a later run may get these ports again and meet the allocations.
+    std::vector<std::uint8_t> req, ans;
+    for (auto& c : cs) {
+        if (c.state == 2 || c.state == 1) {
+            build_refresh(req, random_tid(), 0, c.creds);
+            exchange(c.fd, server, req, ans, 0.5);
+        }
+        ::close(c.fd);
+    }
     return 0;
 }
 

@@ -32,8 +32,7 @@ stun::Address local_of(int fd) {
 }
 
 bool setup_client(const Options& o, const sockaddr_in& server, int fd, int peer_fd, std::uint16_t channel,
-                  std::vector<std::uint8_t>& packet) {
-    Credentials c;
+                  std::vector<std::uint8_t>& packet, Credentials& c) {
     c.user = o.user;
     c.password = o.password;
     std::vector<std::uint8_t> req, ans;
@@ -68,6 +67,7 @@ int run_relay(const Options& o) {
     sockaddr_in server = to_addr(o.host, o.port);
     std::vector<int> clients, peers;
     std::vector<std::vector<std::uint8_t>> packets;
+    std::vector<Credentials> creds(static_cast<std::size_t>(o.clients));
     if (o.raw) {
         // The forwarder's flows (udpfwd --flows N): client i's first byte is i, its peer port
         // is --peer-port + i.
@@ -82,7 +82,8 @@ int run_relay(const Options& o) {
             clients.push_back(udp_socket());
             peers.push_back(udp_socket(0, 8 << 20));
             packets.emplace_back();
-            if (!setup_client(o, server, clients.back(), peers.back(), static_cast<std::uint16_t>(0x4000 + i), packets.back())) {
+            if (!setup_client(o, server, clients.back(), peers.back(), static_cast<std::uint16_t>(0x4000 + i), packets.back(),
+                              creds[static_cast<std::size_t>(i)])) {
                 std::fprintf(stderr, "relay: setting up client %d failed (is loopback an allowed peer?)\n", i);
                 return 1;
             }
@@ -204,7 +205,15 @@ int run_relay(const Options& o) {
                     o.raw ? " (raw, forwarder)" : "", sent_measured / seconds, received_measured / seconds,
                     sent > 0 ? 100.0 * lost / sent : 0, lost, sent, server_cpu,
                     server_cpu > 0 ? received_measured / server_cpu : 0, self_cpu);
-    for (int fd : clients) ::close(fd);
+    // Free the allocations: a later run may get these ports again.
+    std::vector<std::uint8_t> req, ans;
+    for (std::size_t i = 0; i < clients.size(); ++i) {
+        if (!o.raw) {
+            build_refresh(req, random_tid(), 0, creds[i]);
+            exchange(clients[i], server, req, ans, 0.5);
+        }
+        ::close(clients[i]);
+    }
     for (int fd : peers) ::close(fd);
     return 0;
 }
