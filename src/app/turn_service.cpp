@@ -95,8 +95,17 @@ class TurnConnection final : public net::Stream {
         send(bytes);
     }
 
+    /// A connection that holds no allocation and has sent nothing for this long is closed: an
+    /// idle TCP connection costs a descriptor, and descriptors are what an attacker would use up.
+    static constexpr auto kIdleWithoutAllocation = std::chrono::seconds(30);
+    void on_tick(net::Clock::time_point now) override {
+        if (!svc_ || now - last_rx_ < kIdleWithoutAllocation) return;
+        if (!svc_->has_allocation(tuple_)) close();
+    }
+
   protected:
     void on_data(std::span<std::uint8_t> bytes) override {
+        last_rx_ = loop().now();
         std::span<const std::uint8_t> in = bytes;
         if (!pending_.empty()) {
             pending_.append(bytes);
@@ -134,6 +143,7 @@ class TurnConnection final : public net::Stream {
     TurnService* svc_;
     turn::ClientTuple tuple_;
     ByteBuffer pending_;
+    net::Clock::time_point last_rx_ = loop().now();
 };
 
 TurnReservations::~TurnReservations() {

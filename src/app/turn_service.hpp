@@ -84,6 +84,7 @@ class TurnService final : public turn::Host, public net::DatagramHandler {
     const turn::Stats& stats() const noexcept { return server_.stats(); }
     const net::UdpStats& udp_stats() const noexcept { return udp_stats_; }
     std::size_t connections() const noexcept { return conns_.size(); }
+    bool has_allocation(const turn::ClientTuple& t) const { return server_.find(t) != nullptr; }
 
     // turn::Host
     std::optional<turn::RelayId> open_relay(stun::Family family, turn::PortRequest port, stun::Address& relayed) override;

@@ -236,6 +236,43 @@ def test_ice_servers(binary, peer_port):
         check("an empty secret list is refused", status == 400, (status, body))
 
 
+def tcp_open(port):
+    t = socket.create_connection(("127.0.0.1", port), timeout=5)
+    return t
+
+
+def tcp_closed(t):
+    t.settimeout(0.5)
+    try:
+        return t.recv(1) == b""
+    except socket.timeout:
+        return False
+    except ConnectionResetError:
+        return True
+
+
+def tcp_allocate(t, user, password):
+    """Allocates over a TCP connection; returns the final answer code."""
+    import hashlib
+    key = None
+    nonce = None
+    realm = b"switchboard"
+    for _ in range(2):
+        attrs = [(sc.REQ_TRANSPORT, bytes([17, 0, 0, 0]))]
+        if nonce:
+            attrs += [(sc.USERNAME, user.encode()), (sc.REALM, realm), (sc.NONCE, nonce)]
+            key = hashlib.md5(f"{user}:switchboard:{password}".encode()).digest()
+        t.sendall(sc.encode(sc.ALLOCATE, attrs, key))
+        head = t.recv(20)
+        body = t.recv(int.from_bytes(head[2:4], "big"))
+        m = sc.Message(head + body)
+        if m.code == 401:
+            nonce = m.get(sc.NONCE)
+            continue
+        return m.code
+    return None
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--switchboard", required=True)
@@ -243,6 +280,13 @@ def main():
     peer_port = free_udp_port()
     peer = subprocess.Popen(["turnutils_peer", "-L", "127.0.0.1", "-p", str(peer_port)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # TCP connections that hold no allocation are closed after 30 s of silence; one with an
+    # allocation stays. Opened first, checked last, so the wait costs no extra time.
+    idle_sb = Switchboard(a.switchboard, "--turn-user", "alice:secret").start()
+    started = time.monotonic()
+    silent = tcp_open(idle_sb.turn_port)
+    allocated = tcp_open(idle_sb.turn_port)
+    check("an allocation over TCP", tcp_allocate(allocated, "alice", "secret") == 200)
     try:
         with Switchboard(a.switchboard, "--turn-user", "alice:secret", "--turn-secret", "rest-secret",
                          "--turn-allow-peer", "127.0.0.0/8") as sb:
@@ -252,9 +296,15 @@ def main():
         test_defaults(a.switchboard, peer_port)
         test_ice_servers(a.switchboard, peer_port)
         test_tls(a.switchboard, peer_port)
+        time.sleep(max(0.0, 33 - (time.monotonic() - started)))
+        check("a silent TCP connection without an allocation is closed after 30 s", tcp_closed(silent))
+        check("a TCP connection holding an allocation stays open", not tcp_closed(allocated))
     finally:
         peer.terminate()
         peer.wait()
+        silent.close()
+        allocated.close()
+        idle_sb.stop()
     passed = sum(ok for _, ok in RESULTS)
     print(f"{passed} passed, {len(RESULTS) - passed} failed")
     sys.exit(0 if passed == len(RESULTS) else 1)
