@@ -52,6 +52,19 @@ struct FuzzHost : Host {
         open.insert(next);
         return next++;
     }
+    std::optional<RelayId> open_tcp_relay(stun::Family, stun::Address& relayed) override {
+        if (open.size() >= 64) return std::nullopt;
+        relayed = *stun::Address::parse("127.0.0.1:1");
+        open.insert(next);
+        return next++;
+    }
+    void connect_peer(RelayId relay, std::uint32_t connection, const stun::Address&) override {
+        SB_FUZZ_CHECK(open.count(relay) == 1);
+        connecting.push_back(connection);
+    }
+    void close_peer(std::uint32_t) override {}
+    void bind_data(std::uint32_t, const ClientTuple& data) override { SB_FUZZ_CHECK(data.transport != Transport::Udp); }
+    std::vector<std::uint32_t> connecting;
     void to_client(const ClientTuple&, std::span<const std::uint8_t> bytes) override {
         SB_FUZZ_CHECK(!bytes.empty());
         if (bytes[0] >= 0x40) {
@@ -142,6 +155,18 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                 break;
             }
             case 2:
+                // Peers: a byte of `who` picks between a datagram, a TCP peer connecting in and
+                // the outcome of a Connect.
+                if (!host.connecting.empty() && (who & 8)) {
+                    server.on_peer_connected(now, host.connecting.back(), (who & 16) != 0);
+                    host.connecting.pop_back();
+                    break;
+                }
+                if (!host.open.empty() && (who & 32)) {
+                    RelayId id = *std::next(host.open.begin(), static_cast<long>(who % host.open.size()));
+                    (void)server.on_peer_accepted(now, id, *stun::Address::parse("127.0.0.1:5000"));
+                    break;
+                }
                 if (!host.open.empty()) {
                     RelayId id = *std::next(host.open.begin(), static_cast<long>(who % host.open.size()));
                     server.on_peer(now, id, *stun::Address::parse("127.0.0.1:5000"), bytes);

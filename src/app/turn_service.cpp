@@ -1,5 +1,7 @@
 #include "app/turn_service.hpp"
 
+#include "app/turn_tcp.hpp"
+
 #include "base/byte_buffer.hpp"
 #include "base/log.hpp"
 #include "net/stream.hpp"
@@ -78,74 +80,6 @@ TurnSettings TurnSettings::from(const Config& c) {
     return s;
 }
 
-// One TURN client over TCP or TLS: STUN messages and ChannelData framed by their own lengths
-// (RFC 8656 §12.5), at most one message's worth buffered.
-class TurnConnection final : public net::Stream {
-  public:
-    static constexpr std::size_t kMaxFrame = stun::kHeaderSize + 0xFFFF;
-    static constexpr std::size_t kMaxBacklog = 1 << 20; // relayed data beyond this is dropped
-
-    TurnConnection(TurnService& svc, net::Loop& loop, int fd, std::unique_ptr<net::TlsSession> tls, turn::ClientTuple tuple)
-        : net::Stream(loop, fd, std::move(tls)), svc_(&svc), tuple_(tuple) {}
-    const turn::ClientTuple& tuple() const noexcept { return tuple_; }
-    /// The service is going away first (shutdown): no callbacks into it any more.
-    void detach() noexcept { svc_ = nullptr; }
-    void send_frame(std::span<const std::uint8_t> bytes) {
-        if (buffered_amount() > kMaxBacklog) return; // a client that does not read loses data, not memory
-        send(bytes);
-    }
-
-    /// A connection that holds no allocation and has sent nothing for this long is closed: an
-    /// idle TCP connection costs a descriptor, and descriptors are what an attacker would use up.
-    static constexpr auto kIdleWithoutAllocation = std::chrono::seconds(30);
-    void on_tick(net::Clock::time_point now) override {
-        if (!svc_ || now - last_rx_ < kIdleWithoutAllocation) return;
-        if (!svc_->has_allocation(tuple_)) close();
-    }
-
-  protected:
-    void on_data(std::span<std::uint8_t> bytes) override {
-        last_rx_ = loop().now();
-        std::span<const std::uint8_t> in = bytes;
-        if (!pending_.empty()) {
-            pending_.append(bytes);
-            in = pending_.span();
-        }
-        std::size_t used = 0;
-        while (used < in.size()) {
-            auto n = stun::frame_length(in.subspan(used));
-            if (!n) { // neither STUN nor ChannelData: not a TURN client
-                close();
-                return;
-            }
-            if (*n == 0 || *n > in.size() - used) break;
-            if (svc_) svc_->on_stream_message(*this, in.subspan(used, *n));
-            if (closed()) return;
-            used += *n;
-        }
-        std::span<const std::uint8_t> rest = in.subspan(used);
-        if (rest.size() > kMaxFrame) {
-            close();
-            return;
-        }
-        if (pending_.empty()) pending_.append(rest);
-        else {
-            ByteBuffer keep;
-            keep.append(rest);
-            pending_ = std::move(keep);
-        }
-    }
-    void on_close() override {
-        if (svc_) svc_->on_stream_closed(*this);
-    }
-
-  private:
-    TurnService* svc_;
-    turn::ClientTuple tuple_;
-    ByteBuffer pending_;
-    net::Clock::time_point last_rx_ = loop().now();
-};
-
 TurnReservations::~TurnReservations() {
     for (auto& [token, e] : held_) ::close(e.fd);
 }
@@ -187,7 +121,7 @@ void TurnReservations::expire(net::Clock::time_point now) {
 }
 
 TurnService::TurnService(net::Loop& loop, const TurnSettings& settings, TurnReservations& reservations,
-                         turn::UserQuota& quota, const net::TlsContext* tls, std::uint16_t udp_port, std::uint16_t tcp_port, std::uint16_t tls_port)
+                         turn::UserQuota& quota, const net::TlsContext* tls, std::uint16_t udp_port, bool accept_tcp)
     : loop_(loop), settings_(settings), reservations_(reservations), tls_ctx_(tls), creds_(settings.realm),
       server_(*this, creds_, settings.policy, quota, settings.limits) {
     sync_clock();
@@ -202,6 +136,10 @@ TurnService::TurnService(net::Loop& loop, const TurnSettings& settings, TurnRese
         // first turns that into a clear "in use".
         for (int type : {SOCK_DGRAM, SOCK_STREAM}) {
             int probe = ::socket(at.ss_family, type | SOCK_CLOEXEC, 0);
+            // SO_REUSEADDR, not SO_REUSEPORT: connections of an earlier run in TIME_WAIT do not
+            // count as taken, a listening socket does.
+            int one = 1;
+            if (probe >= 0 && type == SOCK_STREAM) setsockopt(probe, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
             bool taken = probe < 0 || ::bind(probe, reinterpret_cast<const sockaddr*>(&at), net::sockaddr_length(at)) != 0;
             int e = errno;
             if (probe >= 0) ::close(probe);
@@ -213,38 +151,40 @@ TurnService::TurnService(net::Loop& loop, const TurnSettings& settings, TurnRese
     udp_ = std::make_unique<net::UdpSocket>(loop, at, true, *this, udp_stats_);
     udp_->set_batch(&batch_);
     udp_local_ = to_stun(udp_->local());
+    if (!accept_tcp) return;
     net::Endpoint tcp_at = settings.listen;
     // The TCP listener takes the UDP port when that was picked freely (port 0), as clients
     // expect one port for both.
-    tcp_at.port = tcp_port ? tcp_port : udp_local_.port;
+    tcp_at.port = udp_local_.port;
     tcp_ = std::make_unique<net::Listener>(loop, tcp_at, [this](int fd) { accept(fd, false); });
     if (settings.tls_listen && tls_ctx_) {
-        net::Endpoint t = *settings.tls_listen;
-        if (tls_port) t.port = tls_port;
-        tls_listener_ = std::make_unique<net::Listener>(loop, t, [this](int fd) { accept(fd, true); });
+        tls_listener_ = std::make_unique<net::Listener>(loop, *settings.tls_listen, [this](int fd) { accept(fd, true); });
     }
 }
 
 TurnService::~TurnService() {
     destroying_ = true; // server_'s destructor closes relays: no posting to the loop then
     for (auto& [id, c] : conns_) c->detach();
+    for (auto& [id, c] : peers_) c->detach();
 }
 
 std::uint16_t TurnService::udp_port() const noexcept { return udp_local_.port; }
 
 void TurnService::start() {
-    tcp_->start();
+    if (tcp_) tcp_->start();
     if (tls_listener_) tls_listener_->start();
 }
 
 void TurnService::stop() {
-    tcp_->stop();
+    if (tcp_) tcp_->stop();
     if (tls_listener_) tls_listener_->stop();
     // Shutdown: TURN over TCP has no goodbye to send, and the loop ends once its streams are
     // gone, so these close now (their allocations go with them).
-    std::vector<TurnConnection*> open;
+    std::vector<net::Stream*> open;
     for (auto& [id, c] : conns_) open.push_back(c);
-    for (TurnConnection* c : open) c->close();
+    for (auto& [id, c] : peers_) open.push_back(c);
+    for (net::Stream* s : open)
+        if (!s->closed()) s->close();
 }
 
 turn::Server::Now TurnService::now() const {
@@ -384,18 +324,23 @@ std::optional<turn::RelayId> TurnService::take_reservation(std::uint64_t token, 
 }
 
 void TurnService::close_relay(turn::RelayId id) {
+    if (tcp_relays_.count(id)) return close_tcp_relay(id);
     if (id == 0 || id > relays_.size() || !relays_[id - 1]) return;
     relays_[id - 1]->close();
     graveyard_.push_back(std::move(relays_[id - 1]));
     free_ids_.push_back(id);
-    if (!reap_posted_ && !destroying_) {
-        reap_posted_ = true;
-        // After this turn's events, none of which may name a closed socket any more.
-        loop_.post([this] {
-            graveyard_.clear();
-            reap_posted_ = false;
-        });
-    }
+    schedule_reap();
+}
+
+void TurnService::schedule_reap() {
+    if (reap_posted_ || destroying_) return;
+    reap_posted_ = true;
+    // After this turn's events, none of which may name a closed socket any more.
+    loop_.post([this] {
+        graveyard_.clear();
+        listener_graveyard_.clear();
+        reap_posted_ = false;
+    });
 }
 
 void TurnService::to_client(const turn::ClientTuple& to, std::span<const std::uint8_t> bytes) {

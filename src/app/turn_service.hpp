@@ -20,6 +20,7 @@
 namespace switchboard::app {
 
 class TurnConnection;
+class PeerConnection;
 
 /// Ports held aside for a later Allocate with RESERVATION-TOKEN, shared by every loop: the
 /// Allocate that takes one may come from another client address and so reach another loop. A
@@ -64,11 +65,13 @@ struct TurnSettings {
 
 class TurnService final : public turn::Host, public net::DatagramHandler {
   public:
-    /// Binds the UDP socket and the TCP (and TLS) listeners; throws std::runtime_error on
-    /// failure. Port 0 in the settings picks a free port; pass the first loop's ports to the
-    /// others.
+    /// Binds the UDP socket and, with `accept_tcp`, the TCP (and TLS) listeners; throws
+    /// std::runtime_error on failure. Port 0 in the settings picks a free port; pass the first
+    /// loop's UDP port to the others. TURN over TCP and TLS is served by one loop only: an
+    /// RFC 6062 client's control and data connections must meet on the loop that holds its
+    /// allocation, and the kernel would spread them over loops.
     TurnService(net::Loop& loop, const TurnSettings& settings, TurnReservations& reservations, turn::UserQuota& quota,
-                const net::TlsContext* tls, std::uint16_t udp_port, std::uint16_t tcp_port, std::uint16_t tls_port);
+                const net::TlsContext* tls, std::uint16_t udp_port, bool accept_tcp);
     ~TurnService();
     TurnService(const TurnService&) = delete;
     TurnService& operator=(const TurnService&) = delete;
@@ -93,17 +96,28 @@ class TurnService final : public turn::Host, public net::DatagramHandler {
     void to_peer(turn::RelayId from, const stun::Address& peer, std::span<const std::uint8_t> bytes) override;
     bool reserve(stun::Family family, std::uint16_t port, std::uint64_t& token) override;
     std::optional<turn::RelayId> take_reservation(std::uint64_t token, stun::Address& relayed) override;
+    std::optional<turn::RelayId> open_tcp_relay(stun::Family family, stun::Address& relayed) override;
+    void connect_peer(turn::RelayId relay, std::uint32_t connection, const stun::Address& peer) override;
+    void close_peer(std::uint32_t connection) override;
+    void bind_data(std::uint32_t connection, const turn::ClientTuple& data) override;
     // net::DatagramHandler
     void on_datagram(net::UdpSocket& socket, const sockaddr_storage& from, std::span<const std::uint8_t> bytes) override;
 
     // For TurnConnection.
     void on_stream_message(TurnConnection& c, std::span<const std::uint8_t> bytes);
     void on_stream_closed(TurnConnection& c);
+    // For PeerConnection.
+    void on_peer_connect_result(PeerConnection& c, bool ok);
+    void on_peer_closed(PeerConnection& c);
+    void count_tcp_relayed(std::size_t bytes, bool to_peer);
     turn::Server::Now now() const;
 
   private:
     void accept(int fd, bool tls);
     void sync_clock();
+    void accept_peer(turn::RelayId relay, int fd);
+    void close_tcp_relay(turn::RelayId id);
+    void schedule_reap();
     turn::RelayId new_relay_id();
     std::string relay_ip(stun::Family family) const;
     stun::Address advertised(stun::Address local) const;
@@ -131,6 +145,15 @@ class TurnService final : public turn::Host, public net::DatagramHandler {
     std::size_t peak_allocations_ = 0;
     std::int64_t unix_offset_s_ = 0; // wall clock minus the loop's steady clock, in seconds
     std::unordered_map<std::uint64_t, TurnConnection*> conns_;
+    // RFC 6062: TCP relays (a listening socket on the relayed address each) and their peer
+    // connections; the streams are owned by the loop.
+    struct TcpRelay {
+        std::unique_ptr<net::Listener> listener;
+        sockaddr_storage local{};
+    };
+    std::unordered_map<turn::RelayId, TcpRelay> tcp_relays_;
+    std::unordered_map<std::uint32_t, PeerConnection*> peers_;
+    std::vector<std::unique_ptr<net::Listener>> listener_graveyard_;
 };
 
 /// sockaddr <-> stun::Address.

@@ -46,6 +46,8 @@ class Stream : public IoHandler {
     /// Stops or resumes reading (backpressure towards a peer that does not read our replies).
     void pause_reading(bool paused);
     Loop& loop() noexcept { return loop_; }
+    /// The socket (-1 once closed), for the few socket options a protocol must read itself.
+    int native_fd() const noexcept { return fd_; }
     /// The peer's IP address as text ("" if unknown).
     std::string peer_address() const;
 

@@ -53,6 +53,7 @@ struct Allocation {
     std::string username;
     Key key{};
     bool sha256 = false; // the client used MESSAGE-INTEGRITY-SHA256; answer in kind
+    bool tcp = false;    // an RFC 6062 TCP allocation: Connect and peer connections, no datagrams
     std::uint64_t expires_ms = 0;
     stun::TransactionId allocate_tid{}; // a retransmitted Allocate gets the same answer
     std::vector<Permission> permissions;

@@ -10,6 +10,7 @@ namespace switchboard::turn {
 
 namespace {
 constexpr std::uint8_t kUdp = 17;
+constexpr std::uint8_t kTcp = 6;
 constexpr std::size_t kBuckets = 4096;
 constexpr std::size_t kMaxAnswer = 1500;
 constexpr std::size_t kMaxPeersPerRequest = 8;
@@ -22,7 +23,7 @@ constexpr std::uint16_t kKnown[] = {
     stun::attr::RequestedAddressFamily, stun::attr::EvenPort,   stun::attr::ReservationToken,
     stun::attr::ChannelNumber,     stun::attr::XorMappedAddress, stun::attr::Priority,
     stun::attr::UseCandidate,      stun::attr::PasswordAlgorithm, stun::attr::Userhash,
-    stun::attr::MappedAddress,
+    stun::attr::MappedAddress,     stun::attr::ConnectionId,
 };
 } // namespace
 
@@ -83,7 +84,9 @@ void Server::handle_request(Now now, const ClientTuple& from, const stun::Messag
     case stun::Method::Allocate:
     case stun::Method::Refresh:
     case stun::Method::CreatePermission:
-    case stun::Method::ChannelBind: break;
+    case stun::Method::ChannelBind:
+    case stun::Method::Connect:
+    case stun::Method::ConnectionBind: break;
     default:
         if (!allow_unauthenticated(now, from.client)) return;
         return send_error(now, from, m, 400, "Bad Request");
@@ -95,6 +98,8 @@ void Server::handle_request(Now now, const ClientTuple& from, const stun::Messag
     case stun::Method::Refresh: return refresh(now, from, m, auth);
     case stun::Method::CreatePermission: return create_permission(now, from, m, auth);
     case stun::Method::ChannelBind: return channel_bind(now, from, m, auth);
+    case stun::Method::Connect: return connect(now, from, m, auth);
+    case stun::Method::ConnectionBind: return connection_bind(now, from, m, auth);
     default: return;
     }
 }
@@ -189,7 +194,12 @@ void Server::allocate(Now now, const ClientTuple& from, const stun::MessageView&
     }
     auto transport = m.u32(stun::attr::RequestedTransport);
     if (!transport) return send_error(now, from, m, 400, "Bad Request: no REQUESTED-TRANSPORT", &auth);
-    if ((*transport >> 24) != kUdp) return send_error(now, from, m, 442, "Unsupported Transport Protocol", &auth);
+    const std::uint32_t proto = *transport >> 24;
+    if (proto != kUdp && proto != kTcp) return send_error(now, from, m, 442, "Unsupported Transport Protocol", &auth);
+    // RFC 6062 §5.1: a TCP relay is controlled over TCP, and has no even ports or reservations.
+    if (proto == kTcp && (from.transport == Transport::Udp || m.has(stun::attr::EvenPort) ||
+                          m.has(stun::attr::ReservationToken) || m.has(stun::attr::DontFragment)))
+        return send_error(now, from, m, 400, "Bad Request: TCP relay needs a TCP control connection", &auth);
     stun::Family family = stun::Family::V4;
     if (auto f = m.find(stun::attr::RequestedAddressFamily)) {
         if (f->size() != 4) return send_error(now, from, m, 400, "Bad Request", &auth);
@@ -217,6 +227,9 @@ void Server::allocate(Now now, const ClientTuple& from, const stun::MessageView&
         std::memcpy(&token, token_attr->data(), 8);
         relay = host_.take_reservation(token, relayed);
         if (!relay) return refuse(508, "Insufficient Capacity: no such reservation");
+    } else if (proto == kTcp) {
+        relay = host_.open_tcp_relay(family, relayed);
+        if (!relay) return refuse(508, "Insufficient Capacity");
     } else if (even_attr && !even_attr->empty() && ((*even_attr)[0] & 0x80)) {
         RelayId id = 0;
         if (!open_with_reservation(family, id, relayed, new_token)) return refuse(508, "Insufficient Capacity");
@@ -236,6 +249,7 @@ void Server::allocate(Now now, const ClientTuple& from, const stun::MessageView&
     a->sha256 = auth.sha256;
     a->expires_ms = now.mono_ms + lifetime * 1000ull;
     a->allocate_tid = m.transaction_id();
+    a->tcp = proto == kTcp;
     a->tokens = limits_.bandwidth_bytes_per_s;
     a->tokens_at_ms = now.mono_ms;
     by_relay_[*relay] = a.get();
@@ -321,6 +335,7 @@ void Server::channel_bind(Now now, const ClientTuple& from, const stun::MessageV
     if (it == by_tuple_.end()) return send_error(now, from, m, 437, "Allocation Mismatch", &auth);
     Allocation& a = *it->second;
     if (a.username != auth.username) return send_error(now, from, m, 441, "Wrong Credentials", &auth);
+    if (a.tcp) return send_error(now, from, m, 400, "Bad Request: no channels on a TCP allocation", &auth);
     auto number = m.u32(stun::attr::ChannelNumber);
     auto peer = m.xor_address(stun::attr::XorPeerAddress);
     if (!number || !peer || !stun::valid_channel(static_cast<std::uint16_t>(*number >> 16)))
@@ -370,6 +385,7 @@ bool Server::open_with_reservation(stun::Family family, RelayId& relay, stun::Ad
 }
 
 void Server::remove(Allocation* a) {
+    std::erase_if(peer_conns_, [a](const auto& kv) { return kv.second.relay == a->relay; });
     host_.close_relay(a->relay);
     by_relay_.erase(a->relay);
     quota_.release(a->username);
@@ -398,6 +414,15 @@ void Server::tick(Now now) {
         std::erase_if(a->channels, [&](const Channel& c) { return c.expires_ms <= now.mono_ms; });
     }
     for (Allocation* a : expired) remove(a);
+    // Peer connections nobody bound in time (RFC 6062: 30 s), and Connects still waiting.
+    for (auto it = peer_conns_.begin(); it != peer_conns_.end();) {
+        if (it->second.expires_ms <= now.mono_ms) {
+            host_.close_peer(it->first);
+            it = peer_conns_.erase(it);
+        } else {
+            ++it;
+        }
+    }
 }
 
 } // namespace switchboard::turn

@@ -46,6 +46,18 @@ class Host {
     virtual bool reserve(stun::Family family, std::uint16_t port, std::uint64_t& token) = 0;
     /// Opens the relay reserved under `token` (once); nullopt if there is none or it expired.
     virtual std::optional<RelayId> take_reservation(std::uint64_t token, stun::Address& relayed) = 0;
+
+    // TCP allocations (RFC 6062). A TCP relay is a listening socket on the relayed address;
+    // close_relay() on one also closes its peer connections and the data connections bound to
+    // them.
+    virtual std::optional<RelayId> open_tcp_relay(stun::Family family, stun::Address& relayed) = 0;
+    /// Starts a TCP connection from the relay's address to `peer`; the outcome comes back
+    /// through Server::on_peer_connected(connection, ...).
+    virtual void connect_peer(RelayId relay, std::uint32_t connection, const stun::Address& peer) = 0;
+    virtual void close_peer(std::uint32_t connection) = 0;
+    /// From now on the client's data connection `data` and peer connection `connection` are
+    /// one pipe: bytes go across unchanged, and when one side closes so does the other.
+    virtual void bind_data(std::uint32_t connection, const ClientTuple& data) = 0;
     virtual void to_client(const ClientTuple& to, std::span<const std::uint8_t> bytes) = 0;
     virtual void to_peer(RelayId from, const stun::Address& peer, std::span<const std::uint8_t> bytes) = 0;
 
@@ -58,6 +70,8 @@ struct Limits {
     std::uint32_t max_lifetime_s = 3600;
     std::uint32_t permission_lifetime_s = 300; // fixed by RFC 8656 §9
     std::uint32_t channel_lifetime_s = 600;    // fixed by RFC 8656 §12
+    std::uint32_t connection_bind_s = 30;      // RFC 6062 §5.2, §5.3
+    std::size_t max_peer_connections = 32;     // per TCP allocation, not yet bound
     std::size_t max_allocations = 50000;       // per loop; then 508
     std::size_t max_allocations_per_user = 16; // 0: unlimited; then 486
     std::size_t max_permissions = 32;          // per allocation; then 508
@@ -97,6 +111,12 @@ class Server {
     void on_peer(Now now, RelayId relay, const stun::Address& peer, std::span<const std::uint8_t> bytes);
     /// A TCP/TLS client connection closed: its allocation goes with it (RFC 8656 §7.1).
     void on_client_closed(const ClientTuple& t);
+    /// The TCP connection Host::connect_peer started is up (or failed): the Connect is answered.
+    void on_peer_connected(Now now, std::uint32_t connection, bool ok);
+    /// A peer connected to TCP relay `relay`. Returns the connection's id when it is let in
+    /// (a permission exists for the peer's address; the client is told with a
+    /// ConnectionAttempt), nullopt when the host must close it.
+    std::optional<std::uint32_t> on_peer_accepted(Now now, RelayId relay, const stun::Address& peer);
     /// Expires allocations, permissions and channels; call about once a second.
     void tick(Now now);
 
@@ -123,6 +143,10 @@ class Server {
     void create_permission(Now now, const ClientTuple& from, const stun::MessageView& m, const Auth& a);
     void channel_bind(Now now, const ClientTuple& from, const stun::MessageView& m, const Auth& a);
     void binding(const ClientTuple& from, const stun::MessageView& m);
+    void connect(Now now, const ClientTuple& from, const stun::MessageView& m, const Auth& a);
+    void connection_bind(Now now, const ClientTuple& from, const stun::MessageView& m, const Auth& a);
+    /// Signs and sends an answer to `a`'s client that is not the reply to a request in hand.
+    void send_to_allocation(const Allocation& a, stun::Writer& w);
 
     /// Error answer; 401/438 carry REALM and NONCE, authenticated ones are signed.
     void send_error(Now now, const ClientTuple& to, const stun::MessageView& m, int code, std::string_view reason,
@@ -142,6 +166,18 @@ class Server {
     std::unordered_map<RelayId, Allocation*> by_relay_;
     UserQuota& quota_;
     bool open_with_reservation(stun::Family family, RelayId& relay, stun::Address& relayed, std::uint64_t& token);
+
+    // RFC 6062 peer connections not yet bound to a client data connection.
+    struct PeerConnection {
+        ClientTuple control;        // the allocation's client
+        RelayId relay;
+        stun::Address peer;
+        stun::TransactionId connect_tid{}; // the Connect waiting for the outcome (connecting)
+        bool connecting = false;
+        std::uint64_t expires_ms = 0;      // ConnectionBind must come by then (30 s)
+    };
+    std::unordered_map<std::uint32_t, PeerConnection> peer_conns_;
+    std::uint32_t next_connection_ = 1;
     // Per-source answer budget: a fixed table indexed by a hash of the IP (bounded memory; two
     // addresses that collide share a budget, which errs on the side of answering less).
     struct Bucket {

@@ -88,7 +88,8 @@ def test_relay(sb, peer_port):
                        ("UDP, REST credentials", ["-W", "rest-secret", "-u", "bob"]),
                        ("TCP, REST credentials", ["-t", "-W", "rest-secret", "-u", "carol"]),
                        ("UDP, send indications", ["-s", "-u", "alice", "-w", "secret"]),
-                       ("UDP, client to client", ["-y", "-c", "-u", "alice", "-w", "secret"])]:
+                       ("UDP, client to client", ["-y", "-c", "-u", "alice", "-w", "secret"]),
+                       ("TCP relay allocations (RFC 6062), client to client", ["-T", "-u", "alice", "-w", "secret"])]:
         rc, out = uclient(sb.turn_port, peer_port, *args)
         ok, detail = relayed_all(out)
         check(f"turnutils_uclient relays every packet back ({name})", rc == 0 and ok, (rc, detail, out[-400:]))
@@ -97,7 +98,7 @@ def test_relay(sb, peer_port):
           "Cannot complete Allocation" in out and not relayed_all(out)[0], out[-300:])
     m = metrics(sb)
     check("allocations and relayed packets are counted",
-          m.get("switchboard_turn_allocations_total", 0) >= 12
+          m.get("switchboard_turn_allocations_total", 0) >= 14
           and m.get('switchboard_turn_relayed_packets_total{direction="to_peer"}', 0) >= 200
           and m.get('switchboard_turn_relayed_packets_total{direction="to_client"}', 0) >= 200, m)
     check("bad credentials are counted", m.get('switchboard_turn_refused_total{reason="bad_credentials"}', 0) >= 1)

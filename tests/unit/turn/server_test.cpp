@@ -57,6 +57,28 @@ class FakeHost : public Host {
         return next++;
     }
     std::map<std::uint64_t, std::uint16_t> reserved;
+    std::optional<RelayId> open_tcp_relay(stun::Family, Address& relayed) override {
+        if (refuse) return std::nullopt;
+        relayed = *Address::parse("127.0.0.1:60000");
+        relayed.port = static_cast<std::uint16_t>(60000 + next);
+        open.push_back(next);
+        tcp_relays.push_back(next);
+        return next++;
+    }
+    void connect_peer(RelayId relay, std::uint32_t connection, const Address& peer) override {
+        connects.push_back({relay, connection, peer});
+    }
+    void close_peer(std::uint32_t connection) override { closed_peers.push_back(connection); }
+    void bind_data(std::uint32_t connection, const ClientTuple& data) override { binds.push_back({connection, data}); }
+    struct Connect {
+        RelayId relay;
+        std::uint32_t connection;
+        Address peer;
+    };
+    std::vector<RelayId> tcp_relays;
+    std::vector<Connect> connects;
+    std::vector<std::uint32_t> closed_peers;
+    std::vector<std::pair<std::uint32_t, ClientTuple>> binds;
     void to_client(const ClientTuple& to, std::span<const std::uint8_t> b) override { clients.push_back({to, {b.begin(), b.end()}}); }
     void to_peer(RelayId from, const Address& peer, std::span<const std::uint8_t> b) override {
         peers.push_back({from, peer, {b.begin(), b.end()}});
@@ -275,8 +297,8 @@ TEST_F(TurnServerTest, AllocateErrors) {
     auto from = tuple();
     Request none{stun::Method::Allocate};
     EXPECT_EQ(send(none, from), 400);
-    Request tcp{stun::Method::Allocate, {{attr::RequestedTransport, {6, 0, 0, 0}}}};
-    EXPECT_EQ(send(tcp, from), 442);
+    Request sctp{stun::Method::Allocate, {{attr::RequestedTransport, {132, 0, 0, 0}}}};
+    EXPECT_EQ(send(sctp, from), 442);
     Request fam = allocate_req();
     fam.attrs.push_back({attr::RequestedAddressFamily, {3, 0, 0, 0}});
     EXPECT_EQ(send(fam, from), 440);
@@ -332,6 +354,79 @@ TEST_F(TurnServerTest, EvenPortReservation) {
     both.attrs.push_back({attr::ReservationToken, t});
     both.attrs.push_back({attr::EvenPort, {0, 0, 0, 0}});
     EXPECT_EQ(send(both, tuple("192.0.2.10:40003")), 400);
+}
+
+TEST_F(TurnServerTest, TcpAllocationConnectAndBind) {
+    ClientTuple control = tuple();
+    control.transport = Transport::Tcp;
+    control.conn = 1;
+    Request tcp_over_udp{stun::Method::Allocate, {{attr::RequestedTransport, {6, 0, 0, 0}}}};
+    EXPECT_EQ(send(tcp_over_udp, tuple()), 400); // RFC 6062: TCP relays are controlled over TCP
+    Request alloc{stun::Method::Allocate, {{attr::RequestedTransport, {6, 0, 0, 0}}}};
+    EXPECT_EQ(send(alloc, control), 200);
+    ASSERT_EQ(host.tcp_relays.size(), 1u);
+    Request ch{stun::Method::ChannelBind, {{attr::ChannelNumber, {0x40, 0, 0, 0}}}};
+    ch.peers.push_back(*Address::parse("127.0.0.1:7000"));
+    EXPECT_EQ(send(ch, control), 400); // no channels on a TCP allocation
+
+    Request connect{stun::Method::Connect};
+    connect.peers.push_back(*Address::parse("127.0.0.1:7000"));
+    EXPECT_EQ(send(connect, control), 0); // answered once the connection is up
+    ASSERT_EQ(host.connects.size(), 1u);
+    EXPECT_EQ(send(connect, control), 446); // one at a time per peer
+    std::uint32_t id = host.connects[0].connection;
+    server->on_peer_connected(now, id, true);
+    auto ok = last();
+    EXPECT_EQ(ok.cls(), stun::Class::Success);
+    EXPECT_EQ(ok.u32(attr::ConnectionId), id);
+    EXPECT_TRUE(ok.integrity_ok(stun::long_term_key_md5("alice", "switchboard", "secret")));
+
+    ClientTuple data = control;
+    data.client.port = 40001;
+    data.conn = 2;
+    Request bind{stun::Method::ConnectionBind, {{attr::ConnectionId, {0, 0, 0, 0}}}};
+    bind.attrs[0].second = {static_cast<std::uint8_t>(id >> 24), static_cast<std::uint8_t>(id >> 16),
+                            static_cast<std::uint8_t>(id >> 8), static_cast<std::uint8_t>(id)};
+    Request wrong = bind;
+    wrong.user = "bob";
+    wrong.password = "hunter2";
+    EXPECT_EQ(send(wrong, data), 441);
+    EXPECT_EQ(send(bind, data), 200);
+    ASSERT_EQ(host.binds.size(), 1u);
+    EXPECT_EQ(host.binds[0].first, id);
+    EXPECT_EQ(send(bind, data), 400); // bound once
+
+    // A failed connect is answered 447.
+    Request other{stun::Method::Connect};
+    other.peers.push_back(*Address::parse("127.0.0.1:7001"));
+    EXPECT_EQ(send(other, control), 0);
+    server->on_peer_connected(now, host.connects.back().connection, false);
+    EXPECT_EQ(last().error_code()->first, 447);
+    Request denied{stun::Method::Connect};
+    denied.peers.push_back(*Address::parse("10.0.0.1:80"));
+    EXPECT_EQ(send(denied, control), 403); // the deny list applies to Connect too
+}
+
+TEST_F(TurnServerTest, TcpPeerConnectingInNeedsAPermission) {
+    ClientTuple control = tuple();
+    control.transport = Transport::Tcp;
+    control.conn = 1;
+    Request alloc{stun::Method::Allocate, {{attr::RequestedTransport, {6, 0, 0, 0}}}};
+    EXPECT_EQ(send(alloc, control), 200);
+    RelayId relay = host.tcp_relays.back();
+    EXPECT_FALSE(server->on_peer_accepted(now, relay, *Address::parse("127.0.0.1:7000")));
+    EXPECT_EQ(send(permission_req("127.0.0.1:1"), control), 200);
+    auto id = server->on_peer_accepted(now, relay, *Address::parse("127.0.0.1:7000"));
+    ASSERT_TRUE(id);
+    auto attempt = last();
+    EXPECT_EQ(attempt.method(), stun::Method::ConnectionAttempt);
+    EXPECT_EQ(attempt.u32(attr::ConnectionId), *id);
+    EXPECT_EQ(attempt.xor_address(attr::XorPeerAddress)->to_string(), "127.0.0.1:7000");
+    // Nobody binds it: closed after 30 s.
+    now.mono_ms += 31 * 1000;
+    server->tick(now);
+    ASSERT_EQ(host.closed_peers.size(), 1u);
+    EXPECT_EQ(host.closed_peers[0], *id);
 }
 
 TEST_F(TurnServerTest, QuotaPerUser) {
