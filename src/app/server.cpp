@@ -8,11 +8,13 @@
 #include <pthread.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sched.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <csignal>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 #include <functional>
@@ -177,6 +179,10 @@ std::string Server::url() const {
 void Server::start() {
     unsigned n = cfg_.loops ? cfg_.loops : available_cpus();
     net::Endpoint at = net::parse_endpoint(cfg_.listen);
+    if (at.port != 0)
+        if (int e = net::port_taken(at, SOCK_STREAM))
+            throw std::runtime_error("cannot listen on " + at.to_string() + ": " + std::strerror(e) +
+                                     " (another server there? --listen HOST:PORT)");
     for (unsigned i = 0; i < n; ++i) {
         auto ctx = std::make_unique<LoopContext>(*this, i);
         LoopContext* c = ctx.get();

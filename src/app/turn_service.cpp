@@ -131,22 +131,11 @@ TurnService::TurnService(net::Loop& loop, const TurnSettings& settings, TurnRese
     if (!net::make_sockaddr(settings.listen.host, udp_port ? udp_port : settings.listen.port, at))
         throw std::runtime_error("turn-listen: bad address " + settings.listen.host);
     if (udp_port == 0 && settings.listen.port != 0) {
-        // Every loop binds with SO_REUSEPORT, which would also let a second server started as
-        // the same user on this port quietly take half the clients. Binding once without it
-        // first turns that into a clear "in use".
-        for (int type : {SOCK_DGRAM, SOCK_STREAM}) {
-            int probe = ::socket(at.ss_family, type | SOCK_CLOEXEC, 0);
-            // SO_REUSEADDR, not SO_REUSEPORT: connections of an earlier run in TIME_WAIT do not
-            // count as taken, a listening socket does.
-            int one = 1;
-            if (probe >= 0 && type == SOCK_STREAM) setsockopt(probe, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-            bool taken = probe < 0 || ::bind(probe, reinterpret_cast<const sockaddr*>(&at), net::sockaddr_length(at)) != 0;
-            int e = errno;
-            if (probe >= 0) ::close(probe);
-            if (taken)
-                throw std::runtime_error("STUN/TURN cannot use " + settings.listen.to_string() + (type == SOCK_DGRAM ? " (UDP): " : " (TCP): ") +
-                                         std::strerror(e) + " (another server there? --turn-listen HOST:PORT or off)");
-        }
+        for (int type : {SOCK_DGRAM, SOCK_STREAM})
+            if (int e = net::port_taken(settings.listen, type))
+                throw std::runtime_error("STUN/TURN cannot use " + settings.listen.to_string() +
+                                         (type == SOCK_DGRAM ? " (UDP): " : " (TCP): ") + std::strerror(e) +
+                                         " (another server there? --turn-listen HOST:PORT or off)");
     }
     udp_ = std::make_unique<net::UdpSocket>(loop, at, true, *this, udp_stats_);
     udp_->set_batch(&batch_);

@@ -46,6 +46,31 @@ Endpoint parse_endpoint(const std::string& s) {
     return e;
 }
 
+int port_taken(const Endpoint& at, int type) noexcept {
+    sockaddr_storage ss{};
+    socklen_t len;
+    if (at.host.find(':') != std::string::npos) {
+        auto* a = reinterpret_cast<sockaddr_in6*>(&ss);
+        a->sin6_family = AF_INET6;
+        a->sin6_port = htons(at.port);
+        inet_pton(AF_INET6, at.host.c_str(), &a->sin6_addr);
+        len = sizeof *a;
+    } else {
+        auto* a = reinterpret_cast<sockaddr_in*>(&ss);
+        a->sin_family = AF_INET;
+        a->sin_port = htons(at.port);
+        inet_pton(AF_INET, at.host.c_str(), &a->sin_addr);
+        len = sizeof *a;
+    }
+    int fd = ::socket(ss.ss_family, type | SOCK_CLOEXEC, 0);
+    if (fd < 0) return errno;
+    int one = 1;
+    if (type == SOCK_STREAM) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    int e = ::bind(fd, reinterpret_cast<sockaddr*>(&ss), len) == 0 ? 0 : errno;
+    ::close(fd);
+    return e;
+}
+
 Listener::Listener(Loop& loop, const Endpoint& at, AcceptFn on_accept) : loop_(loop), on_accept_(std::move(on_accept)) {
     sockaddr_storage ss{};
     socklen_t len;

@@ -17,6 +17,13 @@ struct Endpoint {
 /// Parses "HOST:PORT", "[V6]:PORT"; throws std::invalid_argument with a clear message.
 Endpoint parse_endpoint(const std::string& s);
 
+/// 0 if a socket of `type` (SOCK_STREAM or SOCK_DGRAM) could bind `at` on its own, else the
+/// errno. Every loop binds its listeners with SO_REUSEPORT, which would also let a second server
+/// started by the same user share a fixed port and quietly take part of its clients; checking
+/// first turns that into a clear "in use". (For TCP, an earlier run's TIME_WAIT connections do
+/// not count: the check uses SO_REUSEADDR.)
+int port_taken(const Endpoint& at, int type) noexcept;
+
 /// Not thread-safe; owned by its loop's thread after start.
 class Listener final : public IoHandler {
   public:
