@@ -29,7 +29,12 @@ void PipeStream::unpipe() {
     PipeStream* p = partner_;
     partner_ = nullptr;
     p->partner_ = nullptr;
+    p->ending_since_ = p->loop().now();
     p->end(); // its unwritten bytes go out, then it closes too
+}
+
+void PipeStream::close_if_ended_long_ago(net::Clock::time_point now) {
+    if (ending() && !closed() && now - ending_since_ >= kEndGrace) close();
 }
 
 // ---- TurnConnection --------------------------------------------------------------------------
@@ -40,7 +45,8 @@ void TurnConnection::send_frame(std::span<const std::uint8_t> bytes) {
 }
 
 void TurnConnection::on_tick(net::Clock::time_point now) {
-    if (!svc_ || piped() || now - last_rx_ < kIdleWithoutAllocation) return;
+    close_if_ended_long_ago(now);
+    if (closed() || !svc_ || piped() || now - last_rx_ < kIdleWithoutAllocation) return;
     if (!svc_->has_allocation(tuple_)) close();
 }
 
@@ -115,9 +121,8 @@ void PeerConnection::on_io(std::uint32_t events) {
 }
 
 void PeerConnection::on_tick(net::Clock::time_point now) {
-    if (connecting_ && now - since_ >= kConnectTimeout) {
-        connected(false);
-    }
+    close_if_ended_long_ago(now);
+    if (!closed() && connecting_ && now - since_ >= kConnectTimeout) connected(false);
 }
 
 void PeerConnection::on_data(std::span<std::uint8_t> bytes) {

@@ -31,9 +31,14 @@ class PipeStream : public net::Stream {
     void on_drained() override;
     /// Call from on_close: the partner is told to finish and forgets us.
     void unpipe();
+    /// Call from on_tick: a side told to finish gets this long to write what it has and see
+    /// its peer close, then it is closed (end() alone would wait for the peer forever).
+    static constexpr auto kEndGrace = std::chrono::seconds(5);
+    void close_if_ended_long_ago(net::Clock::time_point now);
 
   private:
     PipeStream* partner_ = nullptr;
+    net::Clock::time_point ending_since_{};
 };
 
 /// One TURN client over TCP or TLS; after a ConnectionBind it is a data connection piped to a
