@@ -9,6 +9,7 @@ import {
   type ConnectedContext,
   type HistoryOptions,
   type HistoryResult,
+  type IceServer,
   type PresenceResult,
   type PresenceStatsResult,
   type PublishResult,
@@ -148,6 +149,14 @@ export class Client extends Emitter<ClientEvents> {
   /** The server-assigned id of the current connection, or null when not connected. */
   get clientId(): string | null {
     return this._state === 'connected' && this.info ? this.info.client : null;
+  }
+
+  /**
+   * The STUN/TURN servers of the current connection, with TURN credentials minted for it, for
+   * `new RTCPeerConnection({ iceServers })`; [] when not connected or the server runs none.
+   */
+  get iceServers(): IceServer[] {
+    return this._state === 'connected' && this.info ? this.info.iceServers.map((s) => ({ ...s, urls: [...s.urls] })) : [];
   }
 
   /** The connected user (`""` when anonymous), or null when not connected. */
@@ -447,6 +456,7 @@ export class Client extends Emitter<ClientEvents> {
       expires: num(r.expires),
       ping: num(r.ping),
       version: str(r.version),
+      iceServers: iceServers(r.ice_servers),
     };
     this.attempts = 0;
     this.refreshAttempts = 0;
@@ -803,6 +813,8 @@ export class Client extends Emitter<ClientEvents> {
       const r = await this.send('refresh', { token }, true, false);
       if (gen !== this.generation || !this.info) return;
       this.info.expires = num(r.expires);
+      // The TURN credential ends with the old token: the reply brings a new one.
+      if (r.ice_servers !== undefined) this.info.iceServers = iceServers(r.ice_servers);
       this.refreshAttempts = 0;
       this.log('token refreshed, expires', this.info.expires);
     } catch (e) {
@@ -817,4 +829,21 @@ export class Client extends Emitter<ClientEvents> {
     }
     if (gen === this.generation) this.scheduleRefresh();
   }
+}
+
+/** The connect/refresh reply's ice_servers, keeping only well-formed entries. */
+function iceServers(v: unknown): IceServer[] {
+  if (!Array.isArray(v)) return [];
+  const out: IceServer[] = [];
+  for (const e of v) {
+    if (typeof e !== 'object' || e === null) continue;
+    const o = e as Record<string, unknown>;
+    const urls = Array.isArray(o.urls) ? o.urls.filter((u): u is string => typeof u === 'string') : [];
+    if (urls.length === 0) continue;
+    const s: IceServer = { urls };
+    if (typeof o.username === 'string') s.username = o.username;
+    if (typeof o.credential === 'string') s.credential = o.credential;
+    out.push(s);
+  }
+  return out;
 }

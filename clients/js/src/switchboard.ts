@@ -25,6 +25,7 @@ export type {
   ErrorContext,
   HistoryOptions,
   HistoryResult,
+  IceServer,
   JoinLeaveContext,
   PresenceResult,
   PresenceStatsResult,

@@ -75,6 +75,16 @@ export interface SubscriptionOptions {
   since?: StreamPosition;
 }
 
+/**
+ * An ICE server as the server hands it out with the connection (its own STUN and TURN, with a
+ * TURN credential minted for this client); pass the list to `new RTCPeerConnection({ iceServers })`.
+ */
+export interface IceServer {
+  urls: string[];
+  username?: string;
+  credential?: string;
+}
+
 export interface ConnectedContext {
   /** Server-assigned id of this connection (changes with every reconnect). */
   client: string;
@@ -86,6 +96,8 @@ export interface ConnectedContext {
   ping: number;
   /** Server version. */
   version: string;
+  /** STUN/TURN servers for WebRTC ([] when the server runs none); renewed with each refresh. */
+  iceServers: IceServer[];
 }
 
 /**

@@ -41,7 +41,7 @@ describe('connecting', () => {
     await flush();
     assert.equal(client.state, 'connected');
     assert.deepEqual(states, ['connecting', 'connected']);
-    assert.deepEqual(connected, CONNECT_RESULT);
+    assert.deepEqual(connected, { ...CONNECT_RESULT, iceServers: [] });
     assert.equal(client.clientId, 'c1');
     assert.equal(client.user, 'alice');
   });
@@ -443,6 +443,33 @@ describe('keep-alive and token refresh', () => {
     await tick(1);
     assert.equal(getToken.mock.callCount(), 3);
     assert.equal(client.state, 'connected');
+  });
+
+  test('ICE servers come with the connection and are renewed by a refresh', async () => {
+    const now = Date.now();
+    const getToken = mock.fn(async () => 'tok');
+    const ice = [
+      { urls: ['stun:127.0.0.1:3478'] },
+      { urls: ['turn:127.0.0.1:3478?transport=udp', 7], username: '1:alice', credential: 'c1' },
+      { urls: [] },
+      'junk',
+    ];
+    const { client, ws } = await connectedClient(Client, { getToken },
+      { expires: Math.floor(now / 1000) + 120, ping: 0, ice_servers: ice });
+    assert.deepEqual(client.iceServers, [
+      { urls: ['stun:127.0.0.1:3478'] },
+      { urls: ['turn:127.0.0.1:3478?transport=udp'], username: '1:alice', credential: 'c1' },
+    ]);
+    client.iceServers[0].urls.push('mutated');
+    assert.equal(client.iceServers[0].urls.length, 1);
+    await tick(90_000);
+    const [refresh] = ws.take();
+    ws.reply(refresh.id, { expires: Math.floor(now / 1000) + 3600,
+      ice_servers: [{ urls: ['turn:127.0.0.1:3478?transport=tcp'], username: '2:alice', credential: 'c2' }] });
+    await flush();
+    assert.equal(client.iceServers[0].username, '2:alice');
+    client.disconnect();
+    assert.deepEqual(client.iceServers, []);
   });
 
   test('a failed refresh is retried', async () => {
