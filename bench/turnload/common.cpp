@@ -3,13 +3,19 @@
 #include "stun/integrity.hpp"
 
 #include <arpa/inet.h>
+#include <netinet/udp.h>
 #include <poll.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <random>
 #include <stdexcept>
+
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT 103 // linux/udp.h; older libc headers lack it
+#endif
 
 namespace turnload {
 
@@ -93,6 +99,29 @@ void build_permission(std::vector<std::uint8_t>& out, const stun::TransactionId&
     w.add_xor_address(stun::attr::XorPeerAddress, peer);
     sign(w, auth);
     finish(out, w);
+}
+
+int send_burst(int fd, const sockaddr_in& to, std::span<const std::uint8_t> datagram, int n, std::vector<std::uint8_t>& scratch) {
+    const std::size_t seg = datagram.size();
+    n = static_cast<int>(std::min<std::size_t>(static_cast<std::size_t>(n), 65000 / seg));
+    scratch.resize(seg * static_cast<std::size_t>(n));
+    for (int k = 0; k < n; ++k) std::memcpy(scratch.data() + static_cast<std::size_t>(k) * seg, datagram.data(), seg);
+    char control[CMSG_SPACE(sizeof(std::uint16_t))] = {};
+    iovec one{scratch.data(), scratch.size()};
+    msghdr mh{};
+    mh.msg_name = const_cast<sockaddr_in*>(&to);
+    mh.msg_namelen = sizeof to;
+    mh.msg_iov = &one;
+    mh.msg_iovlen = 1;
+    mh.msg_control = control;
+    mh.msg_controllen = sizeof control;
+    cmsghdr* cm = CMSG_FIRSTHDR(&mh);
+    cm->cmsg_level = SOL_UDP;
+    cm->cmsg_type = UDP_SEGMENT;
+    cm->cmsg_len = CMSG_LEN(sizeof(std::uint16_t));
+    auto s16 = static_cast<std::uint16_t>(seg);
+    std::memcpy(CMSG_DATA(cm), &s16, sizeof s16);
+    return ::sendmsg(fd, &mh, MSG_DONTWAIT) >= 0 ? n : 0;
 }
 
 bool exchange(int fd, const sockaddr_in& server, const std::vector<std::uint8_t>& req, std::vector<std::uint8_t>& answer,

@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -52,6 +53,11 @@ void build_channel_bind(std::vector<std::uint8_t>& out, const stun::TransactionI
                         const stun::Address& peer, const Credentials& auth);
 void build_permission(std::vector<std::uint8_t>& out, const stun::TransactionId& tid, const stun::Address& peer,
                       const Credentials& auth);
+
+/// Sends `n` copies of `datagram` to `to` as one buffer the kernel cuts up (UDP_SEGMENT): the
+/// load generator spends one pass through the stack per burst, so it can offer more. `n` is cut
+/// to what fits in 64 KB; returns how many went out (0 when the send failed).
+int send_burst(int fd, const sockaddr_in& to, std::span<const std::uint8_t> datagram, int n, std::vector<std::uint8_t>& scratch);
 
 /// One request/answer exchange on a blocking-with-timeout basis (set-up phases only).
 bool exchange(int fd, const sockaddr_in& server, const std::vector<std::uint8_t>& req, std::vector<std::uint8_t>& answer,

@@ -2,7 +2,6 @@
 #include "common.hpp"
 #include "../wsload/proc_sample.hpp"
 
-#include <netinet/udp.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -68,30 +67,12 @@ int run_binding(const Options& o) {
     double answers = 0, timeouts = 0;
     bool measuring = false;
     Sampled s;
-    std::vector<std::uint8_t> gso_buf(65536);
+    std::vector<std::uint8_t> gso_buf;
     auto refill = [&](std::size_t i) {
         int n = o.window - outstanding[i];
         if (n <= 0) return;
         if (o.gso && n > 1) {
-            // n requests in one buffer the kernel cuts up (UDP_SEGMENT): cheaper to offer.
-            n = std::min(n, kBatch);
-            for (int k = 0; k < n; ++k) std::memcpy(gso_buf.data() + static_cast<std::size_t>(k) * req.size(), req.data(), req.size());
-            char control[CMSG_SPACE(sizeof(std::uint16_t))] = {};
-            iovec one{gso_buf.data(), req.size() * static_cast<std::size_t>(n)};
-            msghdr mh{};
-            mh.msg_name = &server;
-            mh.msg_namelen = sizeof server;
-            mh.msg_iov = &one;
-            mh.msg_iovlen = 1;
-            mh.msg_control = control;
-            mh.msg_controllen = sizeof control;
-            cmsghdr* cm = CMSG_FIRSTHDR(&mh);
-            cm->cmsg_level = SOL_UDP;
-            cm->cmsg_type = 103; // UDP_SEGMENT
-            cm->cmsg_len = CMSG_LEN(sizeof(std::uint16_t));
-            auto s16 = static_cast<std::uint16_t>(req.size());
-            std::memcpy(CMSG_DATA(cm), &s16, sizeof s16);
-            if (::sendmsg(fds[i], &mh, MSG_DONTWAIT) >= 0) outstanding[i] += n;
+            outstanding[i] += send_burst(fds[i], server, req, std::min(n, kBatch), gso_buf);
             return;
         }
         for (int k = 0; k < n; ++k) {

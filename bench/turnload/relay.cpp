@@ -7,7 +7,6 @@
 #include "stun/channel_data.hpp"
 
 #include <arpa/inet.h>
-#include <netinet/udp.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -105,7 +104,7 @@ int run_relay(const Options& o) {
     double t_measure = 0, cpu0 = 0, self0 = 0;
     bool measuring = false;
     std::size_t next_client = 0;
-    std::vector<std::uint8_t> gso_buf(65536);
+    std::vector<std::uint8_t> gso_buf;
     auto receive = [&](int timeout_ms) {
         if (::poll(pfds.data(), pfds.size(), timeout_ms) <= 0) return;
         for (std::size_t i = 0; i < pfds.size(); ++i) {
@@ -134,27 +133,10 @@ int run_relay(const Options& o) {
             std::size_t c = next_client++ % clients.size();
             int n = static_cast<int>(std::min<double>(due, kBatch));
             if (o.gso && n > 1) {
-                // One buffer of n equal datagrams, cut up by the kernel (UDP_SEGMENT): the load
-                // generator spends one pass through the stack per batch, so it can offer more.
-                std::size_t seg = packets[c].size();
-                n = static_cast<int>(std::min<std::size_t>(static_cast<std::size_t>(n), 65000 / seg));
-                for (int k = 0; k < n; ++k) std::memcpy(gso_buf.data() + static_cast<std::size_t>(k) * seg, packets[c].data(), seg);
-                char control[CMSG_SPACE(sizeof(std::uint16_t))] = {};
-                iovec one{gso_buf.data(), seg * static_cast<std::size_t>(n)};
-                msghdr mh{};
-                mh.msg_name = &server;
-                mh.msg_namelen = sizeof server;
-                mh.msg_iov = &one;
-                mh.msg_iovlen = 1;
-                mh.msg_control = control;
-                mh.msg_controllen = sizeof control;
-                cmsghdr* cm = CMSG_FIRSTHDR(&mh);
-                cm->cmsg_level = SOL_UDP;
-                cm->cmsg_type = 103; // UDP_SEGMENT
-                cm->cmsg_len = CMSG_LEN(sizeof(std::uint16_t));
-                auto s16 = static_cast<std::uint16_t>(seg);
-                std::memcpy(CMSG_DATA(cm), &s16, sizeof s16);
-                if (::sendmsg(clients[c], &mh, MSG_DONTWAIT) >= 0) {
+                n = std::min(n, static_cast<int>(65000 / packets[c].size())); // what one burst holds
+                int s = send_burst(clients[c], server, packets[c], n, gso_buf);
+                if (s > 0) {
+                    n = s;
                     sent += n;
                     if (measuring) sent_measured += n;
                 } else {

@@ -188,71 +188,67 @@ void UdpSendBatch::flush() noexcept {
             i = j;
             continue;
         }
+        std::size_t m = 0; // single datagrams gathered for one sendmmsg
+        auto queue_one = [&](std::size_t k) {
+            iov[m] = {arena_.data() + items_[k].offset, items_[k].length};
+            msgs[m].msg_hdr = {};
+            msgs[m].msg_hdr.msg_name = &items_[k].to;
+            msgs[m].msg_hdr.msg_namelen = sockaddr_length(items_[k].to);
+            msgs[m].msg_hdr.msg_iov = &iov[m];
+            msgs[m].msg_hdr.msg_iovlen = 1;
+            ++m;
+        };
+        auto send_queued = [&] {
+            if (!m) return;
+            int sent = ::sendmmsg(s->fd(), msgs, static_cast<unsigned>(m), MSG_DONTWAIT);
+            auto ok = static_cast<std::size_t>(sent > 0 ? sent : 0);
+            s->stats().datagrams_out.add(ok);
+            if (ok < m) s->stats().dropped_out.add(m - ok);
+            m = 0;
+        };
         // Within a run from one socket, datagrams of one size to one address leave as one
         // buffer the kernel cuts up (UDP_SEGMENT): one pass through the stack for the run.
         std::size_t k = i;
-        std::size_t m = 0;
         while (k < j) {
             std::size_t r = k + 1;
             while (gso_ok && r < j && items_[r].length == items_[k].length && same_address(items_[r].to, items_[k].to) &&
                    items_[r].offset == items_[r - 1].offset + items_[r - 1].length && r - k < 64 &&
                    (r - k + 1) * items_[k].length <= 65000)
                 ++r;
-            if (r - k > 1) {
-                // Send what is queued before, in order, then the run.
-                if (m) {
-                    int sent = ::sendmmsg(s->fd(), msgs, static_cast<unsigned>(m), MSG_DONTWAIT);
-                    s->stats().datagrams_out.add(sent > 0 ? static_cast<std::uint64_t>(sent) : 0);
-                    if (sent < static_cast<int>(m)) s->stats().dropped_out.add(m - static_cast<std::size_t>(sent > 0 ? sent : 0));
-                    m = 0;
-                }
-                char control[CMSG_SPACE(sizeof(std::uint16_t))] = {};
-                iovec one{arena_.data() + items_[k].offset, static_cast<std::size_t>(items_[k].length) * (r - k)};
-                msghdr mh{};
-                mh.msg_name = &items_[k].to;
-                mh.msg_namelen = sockaddr_length(items_[k].to);
-                mh.msg_iov = &one;
-                mh.msg_iovlen = 1;
-                mh.msg_control = control;
-                mh.msg_controllen = sizeof control;
-                cmsghdr* cm = CMSG_FIRSTHDR(&mh);
-                cm->cmsg_level = SOL_UDP;
-                cm->cmsg_type = UDP_SEGMENT;
-                cm->cmsg_len = CMSG_LEN(sizeof(std::uint16_t));
-                auto seg = static_cast<std::uint16_t>(items_[k].length);
-                std::memcpy(CMSG_DATA(cm), &seg, sizeof seg);
-                if (::sendmsg(s->fd(), &mh, MSG_DONTWAIT) >= 0) {
-                    s->stats().datagrams_out.add(r - k);
-                } else if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) {
-                    s->stats().dropped_out.add(r - k);
-                } else {
-                    // A kernel or route without UDP segmentation: send them one by one from now on.
-                    gso_ok = false;
-                    r = k + 1;
-                    iov[m] = {arena_.data() + items_[k].offset, items_[k].length};
-                    msgs[m].msg_hdr = {};
-                    msgs[m].msg_hdr.msg_name = &items_[k].to;
-                    msgs[m].msg_hdr.msg_namelen = sockaddr_length(items_[k].to);
-                    msgs[m].msg_hdr.msg_iov = &iov[m];
-                    msgs[m].msg_hdr.msg_iovlen = 1;
-                    ++m;
-                }
+            if (r - k == 1) {
+                queue_one(k);
+                k = r;
+                continue;
+            }
+            send_queued(); // what came before goes first, in order
+            char control[CMSG_SPACE(sizeof(std::uint16_t))] = {};
+            iovec one{arena_.data() + items_[k].offset, static_cast<std::size_t>(items_[k].length) * (r - k)};
+            msghdr mh{};
+            mh.msg_name = &items_[k].to;
+            mh.msg_namelen = sockaddr_length(items_[k].to);
+            mh.msg_iov = &one;
+            mh.msg_iovlen = 1;
+            mh.msg_control = control;
+            mh.msg_controllen = sizeof control;
+            cmsghdr* cm = CMSG_FIRSTHDR(&mh);
+            cm->cmsg_level = SOL_UDP;
+            cm->cmsg_type = UDP_SEGMENT;
+            cm->cmsg_len = CMSG_LEN(sizeof(std::uint16_t));
+            auto seg = static_cast<std::uint16_t>(items_[k].length);
+            std::memcpy(CMSG_DATA(cm), &seg, sizeof seg);
+            if (::sendmsg(s->fd(), &mh, MSG_DONTWAIT) >= 0) {
+                s->stats().datagrams_out.add(r - k);
+            } else if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) {
+                s->stats().dropped_out.add(r - k);
             } else {
-                iov[m] = {arena_.data() + items_[k].offset, items_[k].length};
-                msgs[m].msg_hdr = {};
-                msgs[m].msg_hdr.msg_name = &items_[k].to;
-                msgs[m].msg_hdr.msg_namelen = sockaddr_length(items_[k].to);
-                msgs[m].msg_hdr.msg_iov = &iov[m];
-                msgs[m].msg_hdr.msg_iovlen = 1;
-                ++m;
+                // A kernel or route without UDP segmentation: send them one by one from now on.
+                gso_ok = false;
+                r = k + 1;
+                queue_one(k);
             }
             k = r;
         }
-        if (m) {
-            int sent = ::sendmmsg(s->fd(), msgs, static_cast<unsigned>(m), MSG_DONTWAIT);
-            s->stats().datagrams_out.add(sent > 0 ? static_cast<std::uint64_t>(sent) : 0);
-            if (sent < static_cast<int>(m)) s->stats().dropped_out.add(m - static_cast<std::size_t>(sent > 0 ? sent : 0));
-        }
+        send_queued();
         i = j;
     }
     count_ = 0;
