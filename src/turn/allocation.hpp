@@ -8,6 +8,7 @@
 #include "stun/message.hpp"
 #include "turn/credentials.hpp"
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -62,10 +63,23 @@ struct Allocation {
     std::uint64_t tokens = 0;
     std::uint64_t tokens_at_ms = 0;
 
+    static bool same_ip(const stun::Address& a, const stun::Address& b) noexcept {
+        return a.family == b.family && a.ip == b.ip;
+    }
     bool permitted(const stun::Address& peer, std::uint64_t now_ms) const noexcept {
         for (const auto& p : permissions)
-            if (p.peer.family == peer.family && p.peer.ip == peer.ip && p.expires_ms > now_ms) return true;
+            if (same_ip(p.peer, peer) && p.expires_ms > now_ms) return true;
         return false;
+    }
+    /// Installs the permission for `peer`'s IP, or extends the one there. Callers check the
+    /// peer against PeerPolicy first, so on the data path a permission is the only gate.
+    void permit(const stun::Address& peer, std::uint64_t until_ms) {
+        for (auto& p : permissions)
+            if (same_ip(p.peer, peer)) {
+                p.expires_ms = std::max(p.expires_ms, until_ms);
+                return;
+            }
+        permissions.push_back(Permission{peer, until_ms});
     }
     const Channel* channel_by_number(std::uint16_t n, std::uint64_t now_ms) const noexcept {
         for (const auto& c : channels)

@@ -320,12 +320,7 @@ void Server::create_permission(Now now, const ClientTuple& from, const stun::Mes
         if (!a.permitted(peers[i], 0)) ++added;
     std::erase_if(a.permissions, [&](const Permission& p) { return p.expires_ms <= now.mono_ms; });
     if (a.permissions.size() + added > limits_.max_permissions) return send_error(now, from, m, 508, "Insufficient Capacity", &auth);
-    for (int i = 0; i < n; ++i) {
-        auto p = std::find_if(a.permissions.begin(), a.permissions.end(),
-                              [&](const Permission& q) { return q.peer.family == peers[i].family && q.peer.ip == peers[i].ip; });
-        if (p != a.permissions.end()) p->expires_ms = expires;
-        else a.permissions.push_back(Permission{peers[i], expires});
-    }
+    for (int i = 0; i < n; ++i) a.permit(peers[i], expires);
     stun::Writer w(out_, stun::Method::CreatePermission, stun::Class::Success, m.transaction_id());
     finish_and_send(from, m, w, &auth);
 }
@@ -361,11 +356,7 @@ void Server::channel_bind(Now now, const ClientTuple& from, const stun::MessageV
     if (c != a.channels.end()) c->expires_ms = expires;
     else a.channels.push_back(Channel{ch, *peer, expires});
     // Binding a channel installs or refreshes the permission for its peer (§12.2).
-    std::uint64_t pexp = now.mono_ms + limits_.permission_lifetime_s * 1000ull;
-    auto p = std::find_if(a.permissions.begin(), a.permissions.end(),
-                          [&](const Permission& q) { return q.peer.family == peer->family && q.peer.ip == peer->ip; });
-    if (p != a.permissions.end()) p->expires_ms = std::max(p->expires_ms, pexp);
-    else a.permissions.push_back(Permission{*peer, pexp});
+    a.permit(*peer, now.mono_ms + limits_.permission_lifetime_s * 1000ull);
     stun::Writer w(out_, stun::Method::ChannelBind, stun::Class::Success, m.transaction_id());
     finish_and_send(from, m, w, &auth);
 }

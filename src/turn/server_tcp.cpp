@@ -38,11 +38,8 @@ void Server::connect(Now now, const ClientTuple& from, const stun::MessageView& 
     }
     if (pending >= limits_.max_peer_connections) return send_error(now, from, m, 508, "Insufficient Capacity", &auth);
     // Connecting to a peer is permission for it to send (and to connect back).
-    std::uint64_t pexp = now.mono_ms + limits_.permission_lifetime_s * 1000ull;
-    auto p = std::find_if(a.permissions.begin(), a.permissions.end(),
-                          [&](const Permission& q) { return q.peer.family == peer->family && q.peer.ip == peer->ip; });
-    if (p != a.permissions.end()) p->expires_ms = std::max(p->expires_ms, pexp);
-    else if (a.permissions.size() < limits_.max_permissions) a.permissions.push_back(Permission{*peer, pexp});
+    if (a.permitted(*peer, 0) || a.permissions.size() < limits_.max_permissions)
+        a.permit(*peer, now.mono_ms + limits_.permission_lifetime_s * 1000ull);
     std::uint32_t id = next_connection_++;
     if (id == 0) id = next_connection_++;
     // The outcome waits at most as long as a bind would (RFC 6062: at least 30 s).
@@ -82,7 +79,7 @@ std::optional<std::uint32_t> Server::on_peer_accepted(Now now, RelayId relay, co
     auto it = by_relay_.find(relay);
     if (it == by_relay_.end()) return std::nullopt;
     Allocation& a = *it->second;
-    if (!a.permitted(peer, now.mono_ms) || policy_.check(peer) != Denial::None) {
+    if (!a.permitted(peer, now.mono_ms)) {
         stats_.dropped_no_permission.add();
         return std::nullopt;
     }
