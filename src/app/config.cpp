@@ -71,6 +71,8 @@ std::vector<Option> options(Config& c) {
         {"max-connections-per-user", "N", "connections one user may hold (close 4504 beyond); 0 = unlimited", &c.max_connections_per_user},
         {"max-connections-per-ip", "N", "connections from one IP address (close 4504 beyond); 0 = unlimited", &c.max_connections_per_ip},
         {"connect-timeout", "SECONDS", "a client must send its connect command within this (close 4004)", &c.connect_timeout},
+        {"room-mesh-limit", "N", "participants of a peer-to-peer (mesh) room; a join beyond is refused with 117", &c.room_mesh_limit},
+        {"room-token-required", nullptr, "room_join must carry a room token (switchboard token --room); without it any connected client may join any room", &c.room_token_required},
         {"turn-listen", "HOST:PORT", "STUN/TURN over UDP and TCP; off: none", &c.turn_listen},
         {"turn-tls-listen", "HOST:PORT", "TURN over TLS (needs --tls-cert; default with a certificate: turn-listen's host, port 5349); off: none", &c.turn_tls_listen},
         {"turn-user", "NAME:PASSWORD", "a static TURN user (repeatable)", &c.turn_users, "turn_users"},

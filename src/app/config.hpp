@@ -59,6 +59,10 @@ struct Config {
     std::uint64_t max_connections_per_ip = 0;
     std::uint64_t connect_timeout = 10;
 
+    // Rooms (WebRTC signalling)
+    std::uint64_t room_mesh_limit = 4;   // participants of a peer-to-peer room
+    bool room_token_required = false;    // room_join needs a room token
+
     // STUN/TURN
     std::string turn_listen = "127.0.0.1:3478"; // UDP and TCP; "off": no STUN/TURN
     std::string turn_tls_listen;                // TURN over TLS; default with tls-cert: turn-listen's host, port 5349

@@ -14,6 +14,7 @@
 #include <chrono>
 #include <fstream>
 #include <sstream>
+#include <vector>
 #include <string>
 
 namespace {
@@ -74,7 +75,8 @@ int serve(int argc, char** argv) {
 constexpr const char* kTokenUsage =
     "Usage: switchboard token --secret SECRET --user ID [options]\n"
     "       switchboard token --key PRIVATE_KEY.pem --alg RS256|ES256 --user ID [options]\n\n"
-    "Prints a JWT for local use: a connection token, or with --channel a subscription token.\n\n"
+    "Prints a JWT for local use: a connection token, with --channel a subscription token, with\n"
+    "--room a room token.\n\n"
     "Options:\n"
     "  --secret SECRET     HS256 secret (the server's --token-secret)\n"
     "  --key FILE          PEM private key for RS256 or ES256 (the server gets the public key)\n"
@@ -83,12 +85,15 @@ constexpr const char* kTokenUsage =
     "  --ttl SECONDS       lifetime (exp claim); 0 = no expiry [default: 3600]\n"
     "  --channel CH        make a subscription token for this channel\n"
     "  --channels A,B      channels the user may subscribe to without a subscription token\n"
-    "  --info JSON         information shown to others in presence and publications\n"
+    "  --info JSON         information shown to others in presence, publications and rooms\n"
+    "  --room NAME         make a room token for this room (the user is the participant's identity)\n"
+    "  --deny WHAT         with --room: take a grant away: publish, subscribe or data (repeatable)\n"
     "  --aud AUD, --iss ISS  audience and issuer claims\n";
 
 int token(int argc, char** argv) {
     using namespace switchboard;
-    std::string secret, key_file, alg = "ES256", channel, channels, info, aud, iss;
+    std::string secret, key_file, alg = "ES256", channel, channels, info, aud, iss, room;
+    std::vector<std::string> denied;
     std::string user;
     bool has_user = false;
     long long ttl = 3600;
@@ -112,6 +117,14 @@ int token(int argc, char** argv) {
         else if (a == "--info") info = v;
         else if (a == "--aud") aud = v;
         else if (a == "--iss") iss = v;
+        else if (a == "--room") room = v;
+        else if (a == "--deny") {
+            if (v != "publish" && v != "subscribe" && v != "data") {
+                std::fprintf(stderr, "switchboard token: --deny takes publish, subscribe or data\n");
+                return 2;
+            }
+            denied.push_back(v);
+        }
         else if (a == "--ttl") {
             try {
                 ttl = std::stoll(v);
@@ -153,6 +166,14 @@ int token(int argc, char** argv) {
         w.end_array();
     }
     if (!info.empty()) w.key("info").raw(info);
+    if (!room.empty()) {
+        w.key("room").string(room);
+        if (!denied.empty()) {
+            w.key("grants").begin_object();
+            for (const auto& d : denied) w.key(d).boolean(false);
+            w.end_object();
+        }
+    }
     if (!aud.empty()) w.key("aud").string(aud);
     if (!iss.empty()) w.key("iss").string(iss);
     w.end_object();

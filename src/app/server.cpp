@@ -18,6 +18,8 @@
 #include <fstream>
 #include <sstream>
 #include <functional>
+#include <random>
+#include <cstdio>
 #include <stdexcept>
 
 namespace switchboard::app {
@@ -145,6 +147,18 @@ Server::Server(Config cfg) : cfg_(std::move(cfg)), statics_(cfg_.static_dir) {
         handshake_.subprotocols.push_back("switchboard.v1.json");
     auto hc = hub_config(cfg_);
     if (cfg_.turn_listen != "off") {
+        // Without a configured secret the server makes one, so the ICE servers it hands out
+        // carry TURN credentials too; several servers behind one name need a shared one.
+        if (cfg_.turn_secrets.empty()) {
+            std::random_device rd;
+            std::string secret;
+            for (int i = 0; i < 8; ++i) {
+                char part[9];
+                std::snprintf(part, sizeof part, "%08x", rd());
+                secret += part;
+            }
+            cfg_.turn_secrets.push_back(std::move(secret));
+        }
         turn_settings_ = TurnSettings::from(cfg_);
         ice_.set_secrets(cfg_.turn_secrets);
         hc.ice_servers = [this](std::string_view identity, std::uint64_t expires, std::uint64_t now) {
@@ -199,6 +213,13 @@ void Server::start() {
         }
         loops_.push_back(std::move(ctx));
         hub_->add_shard(*c);
+        if (i == 0) {
+            signal::RoomsConfig rc;
+            rc.mesh_limit = static_cast<std::uint32_t>(std::clamp<std::uint64_t>(cfg_.room_mesh_limit, 1, 64));
+            rc.token_required = cfg_.room_token_required;
+            rooms_ = std::make_unique<signal::Rooms>(*hub_, rc, n);
+            hub_->set_extension(rooms_.get());
+        }
         c->shard = &hub_->shard(i);
     }
     cpu_set_t allowed;

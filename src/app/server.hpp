@@ -10,6 +10,7 @@
 #include "net/listener.hpp"
 #include "net/loop.hpp"
 #include "net/tls.hpp"
+#include "signal/rooms.hpp"
 #include "ws/connection.hpp"
 #include "ws/handshake.hpp"
 
@@ -125,6 +126,7 @@ class Server {
     TurnReservations turn_reservations_; // before loops_: their TURN services refer to these
     turn::UserQuota turn_quota_;
     IceServers ice_;                     // before hub_, which mints with it
+    std::unique_ptr<signal::Rooms> rooms_; // before loops_: their clients leave rooms as they close
     std::vector<std::unique_ptr<LoopContext>> loops_;
     std::unique_ptr<hub::Hub> hub_; // after loops_, so it goes first: shards refer to the loops
     unsigned short port_ = 0;

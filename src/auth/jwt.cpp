@@ -277,6 +277,19 @@ Result<Claims, TokenError> Verifier::Impl::read_claims(std::string_view payload,
             c.info.assign(v.raw);
         } else if (json::key_is(key, "aud")) {
             ok = first_time(128) && read_aud(v);
+        } else if (json::key_is(key, "room")) {
+            ok = first_time(512) && get_string_claim(v, c.room);
+        } else if (json::key_is(key, "grants")) {
+            ok = first_time(1024) && v.kind == json::Kind::Object;
+            if (ok) {
+                json::for_each_member(v, [&](std::string_view k2, json::Value g) {
+                    bool* flag = json::key_is(k2, "publish")     ? &c.may_publish
+                                 : json::key_is(k2, "subscribe") ? &c.may_subscribe
+                                 : json::key_is(k2, "data")      ? &c.may_send_data
+                                                                 : nullptr;
+                    if (flag && !json::get_bool(g, *flag)) ok = false;
+                });
+            }
         } else if (json::key_is(key, "iss")) {
             ok = first_time(256) && get_string_claim(v, c.iss);
             has_iss = true;

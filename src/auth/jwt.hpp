@@ -51,6 +51,10 @@ struct Claims {
     /// matched VerifierOptions::audience, or the first one when no audience is configured.
     std::string aud;
     std::string iss; // "" if absent
+    /// Room tokens (signal/): the room this token admits to ("" if absent), and what the
+    /// participant may do there ("grants" object; a grant that is absent is given).
+    std::string room;
+    bool may_publish = true, may_subscribe = true, may_send_data = true;
 };
 
 struct VerifierOptions {

@@ -1,6 +1,7 @@
 #include "hub/api.hpp"
 
 #include "hub/client.hpp"
+#include "hub/extension.hpp"
 #include "hub/hub.hpp"
 #include "hub/protocol.hpp"
 #include "hub/shard.hpp"
@@ -294,6 +295,7 @@ void call_api(Shard& shard, std::string_view method, std::string_view body, ApiD
                 done(ErrorCode::None, std::move(all));
             });
     }
+    if (Extension* ext = hub.extension(); ext && ext->on_api(shard, method, body, done)) return;
     done(ErrorCode::UnknownOp, {});
 }
 

@@ -2,6 +2,7 @@
 
 #include "auth/jwt.hpp"
 #include "hub/channel_name.hpp"
+#include "hub/extension.hpp"
 #include "hub/hub.hpp"
 #include "hub/shard.hpp"
 #include "json/writer.hpp"
@@ -27,6 +28,8 @@ Client::~Client() { on_closed(); }
 
 void Client::on_closed() {
     if (closed_) return;
+    if (connected_)
+        if (Extension* ext = shard_.hub().extension()) ext->on_closed(*this);
     closed_ = true;
     while (!subs_.empty()) leave(subs_.begin());
     shard_.remove_client(id_);
@@ -50,10 +53,39 @@ void Client::reply_ok(std::uint32_t id, std::string_view result) {
     if (!in_frame_) flush();
 }
 
-void Client::reply_error(std::uint32_t id, ErrorCode e) {
+void Client::reply_error(std::uint32_t id, ErrorCode e, std::string_view reason) {
     if (!out_.empty()) out_ += '\n';
-    append_error(out_, id, e);
+    append_error(out_, id, e, reason);
     if (!in_frame_) flush();
+}
+
+void Client::send_push(std::string_view json) {
+    if (closed_) return;
+    if (!out_.empty()) out_ += '\n';
+    out_ += json;
+    if (!in_frame_) flush();
+}
+
+ClientRef Client::ref() const noexcept { return ClientRef{shard_.index(), id_}; }
+
+void Client::grant_channel(const std::string& channel) {
+    if (std::find(token_channels_.begin(), token_channels_.end(), channel) == token_channels_.end())
+        token_channels_.push_back(channel);
+    granted_.push_back(channel);
+}
+
+void Client::revoke_channel(const std::string& channel) {
+    auto g = std::find(granted_.begin(), granted_.end(), channel);
+    if (g == granted_.end()) return;
+    granted_.erase(g);
+    if (std::find(granted_.begin(), granted_.end(), channel) != granted_.end()) return;
+    std::erase(token_channels_, channel);
+    if (auto it = subs_.find(channel); it != subs_.end()) {
+        leave(it);
+        std::string push;
+        append_unsubscribe_push(push, channel, 2000, "left the room", false);
+        send_push(push);
+    }
 }
 
 void Client::flush() {
@@ -122,8 +154,10 @@ void Client::handle(const Command& c) {
     case Op::PresenceStats: return query(c, msg::QueryKind::PresenceStats);
     case Op::Ping: return reply_ok(c.id, "{}");
     case Op::Refresh: return refresh(c);
-    case Op::Connect:
-    case Op::Unknown: break;
+    case Op::Connect: break;
+    case Op::Unknown:
+        if (Extension* ext = shard_.hub().extension(); ext && ext->on_command(*this, c)) return;
+        break;
     }
     reply_error(c.id, ErrorCode::UnknownOp);
 }
@@ -196,6 +230,7 @@ void Client::refresh(const Command& c) {
     if (claims->sub != user_) return reply_error(c.id, ErrorCode::PermissionDenied);
     expires_ = claims->exp;
     token_channels_ = std::move(claims->channels);
+    for (const auto& g : granted_) token_channels_.push_back(g);
     // New TURN credentials too: the old ones die with the old token.
     std::string r;
     json::Writer w(r);
@@ -215,9 +250,12 @@ ErrorCode Client::check(std::string_view channel, bool for_publish, std::string_
     if (user_.empty() && !ns->anonymous) return ErrorCode::PermissionDenied;
     if (for_publish && !ns->publish) return ErrorCode::PermissionDenied;
     if (cn.personal) return personal_allows(cn.users, user_) ? ErrorCode::None : ErrorCode::PermissionDenied;
-    if (for_publish || !ns->subscribe_token) return ErrorCode::None;
+    if (!ns->subscribe_token) return ErrorCode::None;
     if (std::find(token_channels_.begin(), token_channels_.end(), channel) != token_channels_.end())
         return ErrorCode::None;
+    // Publishing where subscribing needs a token needs what subscribing needed: a subscription
+    // that passed the check, or the channels claim (a room's chat is for its members).
+    if (for_publish) return subs_.count(std::string(channel)) ? ErrorCode::None : ErrorCode::PermissionDenied;
     if (sub_token.empty()) return ErrorCode::PermissionDenied;
     auto claims = shard_.hub().verifier().verify(sub_token, unix_seconds(shard_.now_ms()));
     if (!claims) return claims.error() == auth::TokenError::Expired ? ErrorCode::TokenExpired : ErrorCode::InvalidToken;

@@ -64,6 +64,21 @@ class Client {
     void kick(std::uint16_t code, std::string_view reason) { io_.disconnect(code, reason); }
     bool unsubscribe_by_server(const std::string& channel);
 
+    // For the Extension (rooms): answers, pushes and what it needs to know about the client.
+    void reply_ok(std::uint32_t id, std::string_view result);
+    void reply_error(std::uint32_t id, ErrorCode e, std::string_view reason = {});
+    /// One push (a JSON object); after the replies of the frame being handled, if any.
+    void send_push(std::string_view json);
+    /// Lets the client subscribe to and publish on `channel` as if its token's channels claim
+    /// named it; revoke_channel takes that back and ends a subscription to it.
+    void grant_channel(const std::string& channel);
+    void revoke_channel(const std::string& channel);
+    Shard& shard() noexcept { return shard_; }
+    ClientRef ref() const noexcept;
+    const std::string& info() const noexcept { return info_; }
+    std::int64_t expires() const noexcept { return expires_; }
+    bool closed() const noexcept { return closed_; }
+
     bool connected() const noexcept { return connected_; }
     const std::string& user() const noexcept { return user_; }
     const std::string& client_id() const noexcept { return client_id_; }
@@ -95,8 +110,6 @@ class Client {
     void sent_to_owner();
     void answered();
 
-    void reply_ok(std::uint32_t id, std::string_view result);
-    void reply_error(std::uint32_t id, ErrorCode e);
     void flush();
 
     Shard& shard_;
@@ -108,6 +121,7 @@ class Client {
     std::string info_;        // raw JSON ("" if none)
     std::string client_info_; // {"user":..,"client":..,"info":..}
     std::vector<std::string> token_channels_;
+    std::vector<std::string> granted_; // by grant_channel, one entry per grant
     std::int64_t expires_ = 0; // Unix seconds; 0: never
     std::int64_t created_ms_ = 0;
     double publish_tokens_ = 0;

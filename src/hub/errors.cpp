@@ -22,6 +22,9 @@ const char* error_reason(ErrorCode code) noexcept {
     case ErrorCode::InvalidToken: return "invalid token";
     case ErrorCode::AlreadyConnected: return "already connected";
     case ErrorCode::NotSubscribed: return "not subscribed";
+    case ErrorCode::RoomFull: return "room full";
+    case ErrorCode::NotInRoom: return "not a member of this room";
+    case ErrorCode::UnknownParticipant: return "no such participant in this room";
     }
     return "error";
 }

@@ -24,6 +24,9 @@ enum class ErrorCode : std::uint16_t {
     InvalidToken = 114,
     AlreadyConnected = 115,
     NotSubscribed = 116,
+    RoomFull = 117,
+    NotInRoom = 118,
+    UnknownParticipant = 119,
 };
 
 /// The reason text sent with an error code. Never null.

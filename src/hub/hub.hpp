@@ -20,6 +20,8 @@ class Engine;
 
 namespace switchboard::hub {
 
+class Extension;
+
 struct HubConfig {
     Namespaces namespaces = Namespaces::defaults();
     bool allow_anonymous = true;
@@ -56,6 +58,9 @@ class Hub {
     unsigned owner_of(std::string_view channel) const noexcept;
 
     const HubConfig& config() const noexcept { return cfg_; }
+    /// Installs the handler of ops and API methods the hub does not know; before the loops run.
+    void set_extension(Extension* e) noexcept { extension_ = e; }
+    Extension* extension() const noexcept { return extension_; }
     const auth::Verifier& verifier() const noexcept { return verifier_; }
     engine::Engine* store() noexcept { return store_.get(); }
 
@@ -71,6 +76,7 @@ class Hub {
     auth::Verifier verifier_;
     std::vector<std::unique_ptr<Shard>> shards_;
     std::unique_ptr<engine::Engine> store_;
+    Extension* extension_ = nullptr;
     std::mutex limits_mutex_;
     std::unordered_map<std::string, std::uint32_t> per_user_, per_ip_;
 };

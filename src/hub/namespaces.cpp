@@ -78,6 +78,13 @@ Namespaces Namespaces::defaults() {
     typing.name = "typing";
     typing.publish = typing.anonymous = true;
     n.set(typing);
+    // A WebRTC room's chat (signal/): members are granted room:<name> when they join.
+    NamespaceOptions room;
+    room.name = "room";
+    room.history_size = 200;
+    room.history_ttl = 3600;
+    room.publish = room.anonymous = room.subscribe_token = true;
+    n.set(room);
     return n;
 }
 

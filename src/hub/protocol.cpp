@@ -62,8 +62,12 @@ DecodeError decode_command(json::Value v, Command& c) noexcept {
         case 'o':
             if (json::key_is(k, "op")) {
                 std::string_view name;
-                if (json::plain_string(m, name)) c.op = op_from(name);
-                else bad = true;
+                if (json::plain_string(m, name)) {
+                    c.op = op_from(name);
+                    c.op_name = name;
+                } else {
+                    bad = true;
+                }
             }
             break;
         case 'c':
@@ -76,7 +80,23 @@ DecodeError decode_command(json::Value v, Command& c) noexcept {
             }
             break;
         case 't':
-            if (json::key_is(k, "token") && !json::plain_string(m, c.token)) bad = true;
+            if (json::key_is(k, "token")) {
+                if (!json::plain_string(m, c.token)) bad = true;
+            } else if (json::key_is(k, "to")) {
+                if (!json::plain_string(m, c.to)) bad = true;
+            } else if (json::key_is(k, "tracks")) {
+                c.tracks = m;
+                c.has_tracks = true;
+            }
+            break;
+        case 'k':
+            if (json::key_is(k, "kind") && !json::plain_string(m, c.kind)) bad = true;
+            break;
+        case 'm':
+            if (json::key_is(k, "metadata")) {
+                c.metadata = m;
+                c.has_metadata = true;
+            }
             break;
         case 'n':
             if (json::key_is(k, "name")) {
@@ -91,6 +111,8 @@ DecodeError decode_command(json::Value v, Command& c) noexcept {
                 if (!read_position(m, c)) bad = true;
             } else if (json::key_is(k, "reverse")) {
                 if (!json::get_bool(m, c.reverse)) bad = true;
+            } else if (json::key_is(k, "room")) {
+                if (!json::plain_string(m, c.room)) bad = true;
             }
             break;
         case 's':
@@ -126,20 +148,21 @@ void append_result(std::string& out, std::uint32_t id, std::string_view result_j
 
 namespace {
 // "error":{"code":C,"reason":R}
-void append_error_member(std::string& out, ErrorCode code) {
+void append_error_member(std::string& out, ErrorCode code, std::string_view reason) {
     out += "\"error\":{\"code\":";
     out += std::to_string(static_cast<unsigned>(code));
     out += ",\"reason\":";
-    json::append_escaped(out, error_reason(code));
+    json::append_escaped(out, reason.empty() ? std::string_view(error_reason(code)) : reason);
     out += '}';
 }
+void append_error_member(std::string& out, ErrorCode code) { append_error_member(out, code, {}); }
 } // namespace
 
-void append_error(std::string& out, std::uint32_t id, ErrorCode code) {
+void append_error(std::string& out, std::uint32_t id, ErrorCode code, std::string_view reason) {
     out += "{\"id\":";
     out += std::to_string(id);
     out += ',';
-    append_error_member(out, code);
+    append_error_member(out, code, reason);
     out += '}';
 }
 

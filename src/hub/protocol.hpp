@@ -40,6 +40,15 @@ struct Command {
     std::uint32_t limit = 0;   // history
     bool has_limit = false;
     bool reverse = false;
+    // Rooms (handled above the hub, see Extension): the op's name when the hub does not know it.
+    std::string_view op_name;
+    std::string_view room;     // room name (never escaped: a restricted character set)
+    std::string_view to;       // a participant id
+    std::string_view kind;     // signal kind
+    json::Value metadata;      // room_join / room_update: any JSON
+    bool has_metadata = false;
+    json::Value tracks;        // room_tracks: an array
+    bool has_tracks = false;
 };
 
 enum class DecodeError : std::uint8_t {
@@ -66,7 +75,8 @@ template <class F> void for_each_line(std::string_view text, F&& f) {
 
 // Encoders. They append one JSON object (no trailing newline).
 void append_result(std::string& out, std::uint32_t id, std::string_view result_json);
-void append_error(std::string& out, std::uint32_t id, ErrorCode code);
+/// `reason` "" is the code's standard reason.
+void append_error(std::string& out, std::uint32_t id, ErrorCode code, std::string_view reason = {});
 /// {"error":{"code":C,"reason":R}}: the error without a command id (server API answers).
 void append_error_object(std::string& out, ErrorCode code);
 /// {"offset":N,"time":T,"data":DATA[,"from":FROM]} — stored in history and sent as is.

@@ -1,0 +1,192 @@
+#include "rtc/sdp/sdp.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+using namespace switchboard::rtc::sdp;
+
+namespace {
+
+// Shaped like a Chromium offer with audio, video and a data channel.
+const std::string kOffer =
+    "v=0\r\n"
+    "o=- 4611731400430051336 2 IN IP4 127.0.0.1\r\n"
+    "s=-\r\n"
+    "t=0 0\r\n"
+    "a=group:BUNDLE 0 1 2\r\n"
+    "a=extmap-allow-mixed\r\n"
+    "a=msid-semantic: WMS stream\r\n"
+    "m=audio 9 UDP/TLS/RTP/SAVPF 111 63\r\n"
+    "c=IN IP4 0.0.0.0\r\n"
+    "a=rtcp:9 IN IP4 0.0.0.0\r\n"
+    "a=candidate:1 1 udp 2113937151 127.0.0.1 50000 typ host generation 0\r\n"
+    "a=ice-ufrag:Xb3u\r\n"
+    "a=ice-pwd:0123456789abcdefghijklmn\r\n"
+    "a=ice-options:trickle\r\n"
+    "a=fingerprint:sha-256 4A:AD:B9:B1:3F:82:18:3B:54:02:12:DF:3E:5D:49:6B:19:E5:7C:AB:4C:55:AA:C3:D6:6F:81:2E:D5:C4:E7:99\r\n"
+    "a=setup:actpass\r\n"
+    "a=mid:0\r\n"
+    "a=sendrecv\r\n"
+    "a=msid:stream track-a\r\n"
+    "a=rtcp-mux\r\n"
+    "a=rtpmap:111 opus/48000/2\r\n"
+    "a=fmtp:111 minptime=10;useinbandfec=1\r\n"
+    "a=rtpmap:63 red/48000/2\r\n"
+    "a=ssrc:1001 cname:x\r\n"
+    "a=ssrc:1001 msid:stream track-a\r\n"
+    "m=video 9 UDP/TLS/RTP/SAVPF 96\r\n"
+    "c=IN IP4 0.0.0.0\r\n"
+    "a=ice-ufrag:Xb3u\r\n"
+    "a=ice-pwd:0123456789abcdefghijklmn\r\n"
+    "a=fingerprint:sha-256 4A:AD:B9:B1:3F:82:18:3B:54:02:12:DF:3E:5D:49:6B:19:E5:7C:AB:4C:55:AA:C3:D6:6F:81:2E:D5:C4:E7:99\r\n"
+    "a=setup:actpass\r\n"
+    "a=mid:1\r\n"
+    "a=recvonly\r\n"
+    "a=rtcp-mux\r\n"
+    "a=rtpmap:96 VP8/90000\r\n"
+    "m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\n"
+    "c=IN IP4 0.0.0.0\r\n"
+    "a=ice-ufrag:Xb3u\r\n"
+    "a=ice-pwd:0123456789abcdefghijklmn\r\n"
+    "a=fingerprint:sha-256 4A:AD:B9:B1:3F:82:18:3B:54:02:12:DF:3E:5D:49:6B:19:E5:7C:AB:4C:55:AA:C3:D6:6F:81:2E:D5:C4:E7:99\r\n"
+    "a=setup:actpass\r\n"
+    "a=mid:2\r\n"
+    "a=sctp-port:5000\r\n"
+    "a=max-message-size:262144\r\n";
+
+Error parse_error(const std::string& text) {
+    Session s;
+    Error e;
+    EXPECT_FALSE(parse(text, s, e)) << text;
+    return e;
+}
+
+std::string replace(std::string s, const std::string& from, const std::string& to) {
+    auto at = s.find(from);
+    EXPECT_NE(at, std::string::npos) << from;
+    return s.replace(at, from.size(), to);
+}
+
+} // namespace
+
+TEST(SdpTest, ParsesAChromiumOffer) {
+    Session s;
+    Error e;
+    ASSERT_TRUE(parse(kOffer, s, e)) << describe(e);
+    EXPECT_TRUE(check_webrtc(s, e)) << describe(e);
+    EXPECT_EQ(s.session_id, "4611731400430051336");
+    EXPECT_EQ(s.bundle.size(), 3u);
+    EXPECT_TRUE(s.media.size() == 3);
+    const Media& a = s.media[0];
+    EXPECT_EQ(a.kind, "audio");
+    EXPECT_EQ(a.port, 9);
+    EXPECT_EQ(a.proto, "UDP/TLS/RTP/SAVPF");
+    EXPECT_EQ(a.formats.size(), 2u);
+    EXPECT_EQ(a.mid, "0");
+    EXPECT_EQ(a.ice_ufrag, "Xb3u");
+    EXPECT_EQ(a.fingerprint_hash, "sha-256");
+    EXPECT_EQ(a.setup, "actpass");
+    EXPECT_EQ(a.msid_stream, "stream");
+    EXPECT_EQ(a.msid_track, "track-a");
+    EXPECT_TRUE(a.rtcp_mux);
+    EXPECT_EQ(a.candidates, 1u);
+    ASSERT_EQ(a.rtpmaps.size(), 2u);
+    EXPECT_EQ(a.rtpmaps[0].encoding, "opus");
+    EXPECT_EQ(a.rtpmaps[0].clock_rate, 48000u);
+    EXPECT_EQ(a.rtpmaps[0].channels, 2);
+    EXPECT_EQ(a.ssrcs, std::vector<std::uint32_t>{1001});
+    EXPECT_EQ(s.media[1].direction, Direction::RecvOnly);
+    EXPECT_EQ(s.media[2].sctp_port, 5000);
+    EXPECT_EQ(s.media[2].max_message_size, 262144u);
+    EXPECT_TRUE(sends_media(s));
+}
+
+TEST(SdpTest, LineFeedsAloneAreAccepted) {
+    std::string lf;
+    for (char c : kOffer)
+        if (c != '\r') lf += c;
+    Session s;
+    Error e;
+    EXPECT_TRUE(parse(lf, s, e)) << describe(e);
+}
+
+TEST(SdpTest, ReceiveOnlySendsNothing) {
+    std::string text = replace(kOffer, "a=sendrecv\r\n", "a=recvonly\r\n");
+    Session s;
+    Error e;
+    ASSERT_TRUE(parse(text, s, e));
+    EXPECT_FALSE(sends_media(s));
+}
+
+TEST(SdpTest, GrammarErrorsNameTheLine) {
+    EXPECT_EQ(parse_error("").line, 0u);
+    EXPECT_EQ(parse_error("v=1\r\n").line, 1u);
+    EXPECT_EQ(parse_error("v=0\r\nhello\r\n").line, 2u);
+    EXPECT_EQ(parse_error("v=0\r\no=- 1 2 IN IP4\r\n").line, 2u);
+    EXPECT_EQ(parse_error(replace(kOffer, "m=audio 9 ", "m=audio 99999 ")).line, 8u);
+    EXPECT_EQ(parse_error(replace(kOffer, "a=ice-ufrag:Xb3u\r\n", "a=ice-ufrag:X\r\n")).line, 12u);
+    EXPECT_EQ(parse_error(replace(kOffer, "a=setup:actpass\r\n", "a=setup:maybe\r\n")).line, 16u);
+    EXPECT_EQ(parse_error(replace(kOffer, "a=fingerprint:sha-256 4A:", "a=fingerprint:sha-256 4G:")).line, 15u);
+    EXPECT_EQ(parse_error(replace(kOffer, "a=rtpmap:111 opus/48000/2", "a=rtpmap:300 opus/48000/2")).line, 21u);
+    EXPECT_EQ(parse_error(replace(kOffer, "a=mid:0\r\n", "a=mid:0\r\n\r\n")).line, 18u);
+    EXPECT_EQ(parse_error(replace(kOffer, "s=-\r\n", "s=-\x01\r\n")).line, 3u);
+    EXPECT_EQ(parse_error("v=0\r\nm=audio 9 RTP/AVP 0\r\n").line, 2u); // m= before o=
+    EXPECT_EQ(describe(Error{7, "bad m= line"}), "bad SDP: line 7: bad m= line");
+}
+
+TEST(SdpTest, LimitsAreEnforced) {
+    Limits small;
+    small.max_size = 100;
+    Session s;
+    Error e;
+    EXPECT_FALSE(parse(kOffer, s, e, small));
+    EXPECT_EQ(std::string(e.what), "description too large");
+    small = Limits{};
+    small.max_media = 2;
+    EXPECT_FALSE(parse(kOffer, s, e, small));
+    EXPECT_EQ(e.line, 36u); // the third m= line
+}
+
+TEST(SdpTest, WebRtcChecks) {
+    auto fails = [](const std::string& text) {
+        Session s;
+        Error e;
+        EXPECT_TRUE(parse(text, s, e)) << describe(e);
+        return !check_webrtc(s, e) ? std::string(e.what) : std::string();
+    };
+    EXPECT_EQ(fails(replace(kOffer, "a=group:BUNDLE 0 1 2", "a=group:BUNDLE 0 1")), "m= section outside the BUNDLE group");
+    EXPECT_EQ(fails(replace(kOffer, "a=mid:1\r\n", "a=mid:0\r\n")), "duplicate a=mid");
+    EXPECT_EQ(fails(replace(kOffer, "a=mid:1\r\n", "")), "m= section without a=mid");
+    std::string no_fp = kOffer;
+    for (auto at = no_fp.find("a=fingerprint"); at != std::string::npos; at = no_fp.find("a=fingerprint"))
+        no_fp.erase(at, no_fp.find('\n', at) - at + 1);
+    EXPECT_EQ(fails(no_fp), "no a=fingerprint");
+    EXPECT_EQ(fails("v=0\r\no=- 1 2 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n"), "no m= section");
+    // A rejected section (port 0) needs no transport.
+    std::string rejected = replace(kOffer, "m=video 9 ", "m=video 0 ");
+    EXPECT_EQ(fails(rejected), "");
+}
+
+TEST(SdpTest, Candidates) {
+    Candidate c;
+    Error e;
+    ASSERT_TRUE(parse_candidate("candidate:842163049 1 udp 1677729535 203.0.113.7 50000 typ srflx raddr 0.0.0.0 "
+                                "rport 0 generation 0 ufrag Xb3u network-cost 999",
+                                c, e));
+    EXPECT_EQ(c.foundation, "842163049");
+    EXPECT_EQ(c.component, 1);
+    EXPECT_EQ(c.transport, "udp");
+    EXPECT_EQ(c.priority, 1677729535u);
+    EXPECT_EQ(c.address, "203.0.113.7");
+    EXPECT_EQ(c.port, 50000);
+    EXPECT_EQ(c.type, "srflx");
+    EXPECT_TRUE(parse_candidate("a=candidate:1 1 TCP 1 fe80::1%eth0 9 typ host tcptype active", c, e));
+    EXPECT_TRUE(parse_candidate("candidate:1 1 udp 1 4b3c8d1e-1f2a-4c3b-9d8e-7f6a5b4c3d2e.local 9 typ host", c, e));
+    EXPECT_FALSE(parse_candidate("candidate:1 1 udp 1 127.0.0.1 70000 typ host", c, e));
+    EXPECT_FALSE(parse_candidate("candidate:1 0 udp 1 127.0.0.1 7 typ host", c, e));
+    EXPECT_FALSE(parse_candidate("candidate:1 1 udp 1 127.0.0.1 7 typ nope", c, e));
+    EXPECT_FALSE(parse_candidate("candidate:1 1 udp 1 127.0.0.1 7", c, e));
+    EXPECT_FALSE(parse_candidate("candidate:1 1 udp 1 <script> 7 typ host", c, e));
+    EXPECT_FALSE(parse_candidate("nope", c, e));
+}
