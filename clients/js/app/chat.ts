@@ -11,6 +11,7 @@ import {
   type Publication,
 } from '../src/switchboard.js';
 import { ConnectionBanner } from './banner.js';
+import { CallView } from './call.js';
 import { $, h, icon } from './dom.js';
 import { normalizeRoom } from './format.js';
 import { forgetIdentity, isMine, myAuthor, readIdentity, renderMeCard, showWelcome, type Identity } from './identity.js';
@@ -60,6 +61,7 @@ class ChatApp {
   private readonly announcer: Announcer;
   private readonly presence: PresenceView;
   private readonly typing: TypingIndicator;
+  private readonly call: CallView;
 
   constructor(me: Identity) {
     this.me = me;
@@ -77,6 +79,10 @@ class ChatApp {
     this.announcer = new Announcer(el.announcer, () => this.active.name);
     this.presence = new PresenceView(this.client, me, { list: el.presenceList, count: el.presenceCount, meta: el.roomMeta }, () => this.active);
     this.typing = new TypingIndicator(this.client, el.typing, (from) => this.isMine(from));
+    this.call = new CallView(this.client, me.name, { stage: $('call-stage'), joinButton: $('call-button') as HTMLButtonElement },
+      (text) => this.announcer.announce(text));
+    // For debugging from the console (and the browser tests): the client and the call.
+    (window as unknown as { switchboard: unknown }).switchboard = { client: this.client, call: this.call };
     this.bindClient();
     this.bindUi();
     const initial = roomFromHash() ?? DEFAULT_ROOM;
@@ -144,6 +150,7 @@ class ChatApp {
     this.messages.clear();
     this.renderRooms();
     this.renderHeader();
+    this.call.setRoom(name);
     this.presence.render();
     this.renderMessages({ scroll: 'bottom' });
     this.typing.render();

@@ -118,3 +118,16 @@ export function typingText(names: string[]): string {
   if (names.length === 3) return `${names[0]}, ${names[1]} and ${names[2]} are typing…`;
   return `${names[0]}, ${names[1]} and ${names.length - 2} others are typing…`;
 }
+
+/** "20 MB", "512 KB", "12 B" (decimal units, as file managers show). */
+export function formatBytes(n: number): string {
+  if (n < 1000) return `${n} B`;
+  const units = ['KB', 'MB', 'GB', 'TB'];
+  let v = n / 1000;
+  let i = 0;
+  while (v >= 1000 && i < units.length - 1) {
+    v /= 1000;
+    i++;
+  }
+  return `${v >= 100 ? Math.round(v) : v.toFixed(1)} ${units[i]}`;
+}

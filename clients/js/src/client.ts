@@ -99,6 +99,7 @@ export class Client extends Emitter<ClientEvents> {
   private outbox: string[] = [];
   private flushScheduled = false;
   private subs = new Map<string, Subscription>();
+  private roomHandlers = new Map<string, (kind: string, msg: Json) => void>();
 
   private token: string | undefined;
   private tokenStale = false;
@@ -302,6 +303,17 @@ export class Client extends Emitter<ClientEvents> {
       return Promise.reject(new SwitchboardError(ErrorCode.ConnectionLost, 'not connected'));
     }
     return this.send(op, fields, true, false);
+  }
+
+  /** @internal An app command (queued while not connected) for the Room API. */
+  _call(op: string, fields: Json): Promise<Json> {
+    return this.call(op, fields, false);
+  }
+
+  /** @internal Routes the pushes of one room (room_*, signal) to its Room; null removes. */
+  _roomHandler(room: string, handler: ((kind: string, msg: Json) => void) | null): void {
+    if (handler) this.roomHandlers.set(room, handler);
+    else this.roomHandlers.delete(room);
   }
 
   /** @internal Drops the current connection and reconnects (used when a subscription's state is unknown). */
@@ -741,6 +753,12 @@ export class Client extends Emitter<ClientEvents> {
         reason: str(msg.reason),
         reconnect: typeof msg.reconnect === 'boolean' ? msg.reconnect : !(num(msg.code) >= 4500),
       };
+      return;
+    }
+    if (kind === 'signal' || kind.startsWith('room_')) {
+      const handler = this.roomHandlers.get(str(msg.room));
+      if (handler) handler(kind, msg);
+      else this.log('push for a room not joined', kind, msg.room);
       return;
     }
     const channel = str(msg.channel);

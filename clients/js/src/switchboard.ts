@@ -14,6 +14,26 @@ export { Client } from './client.js';
 export { Subscription } from './subscription.js';
 export { SwitchboardError, ErrorCode, CloseCode } from './errors.js';
 export { Emitter } from './emitter.js';
+export { Room } from './room.js';
+export { FileTransfer, MAX_FILE_SIZE } from './file-transfer.js';
+export type { FileTransferEvents, FileTransferState } from './file-transfer.js';
+export type {
+  ConnectionQuality,
+  DataContext,
+  Grants,
+  JoinedContext,
+  LeftContext,
+  LocalTrack,
+  ParticipantInfo,
+  QualityStats,
+  RemoteParticipant,
+  RemoteTrack,
+  RoomEvents,
+  RoomOptions,
+  RoomState,
+  TrackInfo,
+  TrackSource,
+} from './room-types.js';
 export { SUBPROTOCOL } from './types.js';
 export type {
   ClientEvents,
