@@ -156,7 +156,7 @@ TEST(HubNamespaces, SetNamespaceOptionDirectly) {
 
 TEST(HubNamespaces, DefaultsContents) {
     const Namespaces n = Namespaces::defaults();
-    ASSERT_EQ(n.all().size(), 3u);
+    ASSERT_EQ(n.all().size(), 4u);
 
     const NamespaceOptions* def = n.find("");
     ASSERT_NE(def, nullptr);
@@ -183,6 +183,15 @@ TEST(HubNamespaces, DefaultsContents) {
     EXPECT_TRUE(typing->publish);
     EXPECT_TRUE(typing->anonymous);
     EXPECT_FALSE(typing->subscribe_token);
+
+    // A room's chat: members are granted the channel when they join.
+    const NamespaceOptions* room = n.find("room");
+    ASSERT_NE(room, nullptr);
+    EXPECT_EQ(room->history_size, 200u);
+    EXPECT_FALSE(room->durable);
+    EXPECT_TRUE(room->publish);
+    EXPECT_TRUE(room->anonymous);
+    EXPECT_TRUE(room->subscribe_token);
 
     EXPECT_TRUE(n.any_durable());
     EXPECT_EQ(n.find("nope"), nullptr);
