@@ -64,7 +64,8 @@ async function joinCall(p) {
 }
 
 async function close(p) {
-  await p.ctx.close().catch(() => {});
+  if (p.shared) await p.page.close().catch(() => {});
+  else await p.ctx.close().catch(() => {});
   pages.splice(pages.indexOf(p), 1);
 }
 
@@ -252,9 +253,31 @@ async function testIceRestart(a, b) {
   void b;
 }
 
+// Two windows of one browser profile, as a person tries it: a guest name typed once (the second
+// window finds it in storage), no token.
+async function openGuestWindows(name, room, query) {
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const out = [];
+  for (let i = 0; i < 2; i++) {
+    const page = await ctx.newPage();
+    page.setDefaultTimeout(15000);
+    const p = { user: `${name}-${i}`, name: `${name} ${i + 1}`, ctx, page, errors: [], console: [], shared: i > 0 };
+    page.on('pageerror', (e) => p.errors.push(String(e?.stack ?? e)));
+    page.on('console', (m) => { p.console.push(`${m.type()}: ${m.text()}`); if (p.console.length > 200) p.console.shift(); });
+    await page.goto(`${server.httpUrl}/?${query}#room=${room}`);
+    if (i === 0) {
+      await page.fill('[data-testid="name-input"]', name);
+      await page.click('[data-testid="name-submit"]');
+    }
+    await page.waitForFunction(() => window.switchboard?.client?.state === 'connected', null, { timeout: 15000 });
+    pages.push(p);
+    out.push(p);
+  }
+  return out;
+}
+
 async function testRelay() {
-  const x = await open('xia', 'Xia', 'relayed', '&relay=1');
-  const y = await open('yan', 'Yan', 'relayed', '&relay=1');
+  const [x, y] = await openGuestWindows('Xia', 'relayed', 'relay=1');
   await joinCall(x);
   await joinCall(y);
   const media = await waitMedia(x, 1);
@@ -262,8 +285,10 @@ async function testRelay() {
   R.check('relay-only: media flows through our TURN', media.ok, JSON.stringify(media.stats));
   R.check('relay-only: the selected candidate pair is relay on both ends', s.local === 'relay' && s.remote === 'relay',
     `${s.local}/${s.remote}`);
-  await close(x);
+  R.check('two windows of one browser, one guest name, are two participants of the call',
+    (await x.page.evaluate(() => window.switchboard.call.room.participants.size)) === 1);
   await close(y);
+  await close(x);
 }
 
 async function measureJoin(runs) {
