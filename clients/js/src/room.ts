@@ -75,6 +75,7 @@ export class Room extends Emitter<RoomEvents> implements PeerHost {
   private iceServers: IceServer[] = [];
   private peers = new Map<string, PeerLink>();
   private offConnected: (() => void) | null = null;
+  private offNetwork: (() => void) | null = null;
 
   constructor(
     readonly client: Client,
@@ -110,6 +111,7 @@ export class Room extends Emitter<RoomEvents> implements PeerHost {
       this.client._roomHandler(this.name, null);
       throw e;
     }
+    this.watchNetwork();
     // A new connection is a new participant: join again after a reconnect.
     this.offConnected = this.client.on('connected', () => {
       if (this._state !== 'joined') return;
@@ -401,6 +403,21 @@ export class Room extends Emitter<RoomEvents> implements PeerHost {
     return peer;
   }
 
+  /** A network change (back online, another interface) calls for new candidates: ICE restart. */
+  private watchNetwork(): void {
+    if (typeof window === 'undefined' || this.offNetwork) return;
+    const restart = (): void => {
+      if (this._state === 'joined') this.restartIce();
+    };
+    window.addEventListener('online', restart);
+    const connection = (navigator as Navigator & { connection?: EventTarget }).connection;
+    connection?.addEventListener('change', restart);
+    this.offNetwork = () => {
+      window.removeEventListener('online', restart);
+      connection?.removeEventListener('change', restart);
+    };
+  }
+
   private announceTracks(): void {
     if (this._state !== 'joined') return;
     const tracks: TrackInfo[] = [...this.localTracks.values()].map((t) => ({
@@ -445,6 +462,8 @@ export class Room extends Emitter<RoomEvents> implements PeerHost {
     for (const s of [...this.localTracks.keys()]) this.unpublish(s);
     this.offConnected?.();
     this.offConnected = null;
+    this.offNetwork?.();
+    this.offNetwork = null;
     this.client._roomHandler(this.name, null);
     this.emit('left', { cause, reason });
   }
