@@ -117,6 +117,19 @@ TEST_F(ConfigTest, TomlFile) {
     EXPECT_EQ(parse({"--config=" + path}).config.loops, 2u);
 }
 
+TEST_F(ConfigTest, RoomOptions) {
+    const Config d = parse({}).config;
+    EXPECT_EQ(d.room_mesh_limit, 4u);
+    EXPECT_FALSE(d.room_token_required);
+    auto c = parse({"--room-mesh-limit", "6", "--room-token-required"}).config;
+    EXPECT_EQ(c.room_mesh_limit, 6u);
+    EXPECT_TRUE(c.room_token_required);
+    auto t = parse({"--config", toml("room_mesh_limit = 2\nroom_token_required = true\n")}).config;
+    EXPECT_EQ(t.room_mesh_limit, 2u);
+    EXPECT_TRUE(t.room_token_required);
+    EXPECT_NE(error_of({"--room-mesh-limit", "many"}), "(no error)");
+}
+
 TEST_F(ConfigTest, PrecedenceFileThenEnvThenFlags) {
     std::string path =
         toml("listen = \"file:1\"\nloops = 1\nlog_level = \"debug\"\nping_interval = 11\n");
