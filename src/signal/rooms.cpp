@@ -300,6 +300,7 @@ void Rooms::signal(Client& c, const Command& cmd) {
 void Rooms::set_tracks(Client& c, const Command& cmd) {
     Joined* j = joined(c, cmd.room);
     if (!j || j->pending) return c.reply_error(cmd.id, ErrorCode::NotInRoom);
+    if (!take_signal_token(c)) return c.reply_error(cmd.id, ErrorCode::TooManyRequests, "too many room updates");
     if (!cmd.has_tracks || cmd.tracks.kind != json::Kind::Array)
         return c.reply_error(cmd.id, ErrorCode::BadRequest, "tracks must be an array");
     if (cmd.tracks.raw.size() > kMaxTracksJson) return c.reply_error(cmd.id, ErrorCode::TooLarge, "tracks too large");
@@ -329,6 +330,7 @@ void Rooms::set_tracks(Client& c, const Command& cmd) {
 void Rooms::set_metadata(Client& c, const Command& cmd) {
     Joined* j = joined(c, cmd.room);
     if (!j || j->pending) return c.reply_error(cmd.id, ErrorCode::NotInRoom);
+    if (!take_signal_token(c)) return c.reply_error(cmd.id, ErrorCode::TooManyRequests, "too many room updates");
     if (!cmd.has_metadata) return c.reply_error(cmd.id, ErrorCode::BadRequest, "room_update needs metadata");
     if (cmd.metadata.raw.size() > cfg_.max_metadata_size)
         return c.reply_error(cmd.id, ErrorCode::TooLarge, "metadata too large");

@@ -27,7 +27,7 @@ struct RoomsConfig {
     std::uint32_t max_signal_size = 64 * 1024; // bytes of one signal's data
     std::uint32_t max_metadata_size = 1024;
     std::uint32_t max_tracks = 16;
-    std::uint32_t signal_rate = 100;       // signals per second per connection, bursts of twice
+    std::uint32_t signal_rate = 100;       // signals and room updates per second per connection, bursts of twice
 };
 
 class Rooms final : public hub::Extension {
