@@ -5,9 +5,8 @@
 #include "hub/hub.hpp"
 #include "hub/protocol.hpp"
 #include "hub/shard.hpp"
-#include "json/reader.hpp"
 #include "json/writer.hpp"
-#include "rtc/sdp/sdp.hpp"
+#include "signal/validate.hpp"
 
 #include <algorithm>
 #include <functional>
@@ -31,7 +30,6 @@ struct Rooms::JoinRequest {
 namespace {
 
 constexpr std::size_t kMaxTracksJson = 4096;
-constexpr std::size_t kMaxReason = 100;
 
 // Runs `fn` on the loop of `to` with its Client, if it is still connected.
 void at_client(Shard& from, ClientRef to, std::function<void(Client&)> fn) {
@@ -46,98 +44,6 @@ std::string mesh_full_reason(std::uint32_t limit) {
     r += std::to_string(limit);
     r += " participants (rooms beyond that need the SFU, not available yet)";
     return r;
-}
-
-// {"candidate":"candidate:...","sdpMid":"0","sdpMLineIndex":0,"usernameFragment":"..."} or null
-bool valid_candidate(json::Value data, std::string& why) {
-    if (data.kind == json::Kind::Null) return true; // end of candidates
-    if (data.kind != json::Kind::Object) {
-        why = "a candidate signal's data is an RTCIceCandidateInit object";
-        return false;
-    }
-    bool ok = true, has_candidate = false;
-    json::for_each_member(data, [&](std::string_view k, json::Value v) {
-        if (json::key_is(k, "candidate")) {
-            std::string text;
-            has_candidate = true;
-            if (!json::get_string(v, text)) {
-                ok = false;
-                why = "candidate must be a string";
-                return;
-            }
-            rtc::sdp::Candidate c;
-            rtc::sdp::Error e;
-            if (!text.empty() && !rtc::sdp::parse_candidate(text, c, e)) {
-                ok = false;
-                why = "bad candidate: ";
-                why += e.what;
-            }
-        } else if (json::key_is(k, "sdpMid") || json::key_is(k, "usernameFragment")) {
-            if (v.kind != json::Kind::Null && v.kind != json::Kind::String) {
-                ok = false;
-                why = "sdpMid and usernameFragment are strings";
-            }
-        } else if (json::key_is(k, "sdpMLineIndex")) {
-            std::uint64_t n = 0;
-            if (v.kind != json::Kind::Null && (!json::get_u64(v, n) || n > 1024)) {
-                ok = false;
-                why = "sdpMLineIndex is a small number";
-            }
-        }
-    });
-    if (ok && !has_candidate) {
-        why = "a candidate signal needs data.candidate";
-        return false;
-    }
-    return ok;
-}
-
-// {"type":"offer"|"answer","sdp":"v=0..."}: parses and checks the SDP.
-bool valid_description(json::Value data, std::string_view kind, bool& sends, std::string& why) {
-    if (data.kind != json::Kind::Object) {
-        why = "an offer or answer's data is an RTCSessionDescriptionInit object";
-        return false;
-    }
-    std::string type, sdp;
-    bool has_sdp = false, ok = true;
-    json::for_each_member(data, [&](std::string_view k, json::Value v) {
-        if (json::key_is(k, "type")) ok = ok && json::get_string(v, type);
-        else if (json::key_is(k, "sdp")) ok = ok && (has_sdp = json::get_string(v, sdp));
-    });
-    if (!ok || !has_sdp) {
-        why = "data needs the strings type and sdp";
-        return false;
-    }
-    if (type != kind && !(kind == "answer" && type == "pranswer")) {
-        why = "data.type does not match the signal's kind";
-        return false;
-    }
-    rtc::sdp::Session s;
-    rtc::sdp::Error e;
-    if (!rtc::sdp::parse(sdp, s, e) || !rtc::sdp::check_webrtc(s, e)) {
-        why = rtc::sdp::describe(e);
-        return false;
-    }
-    sends = rtc::sdp::sends_media(s);
-    return true;
-}
-
-struct ApiArgs {
-    std::string room, identity, reason;
-};
-
-bool parse_api_args(std::string_view body, ApiArgs& a) {
-    if (body.find_first_not_of(" \t\r\n") == std::string_view::npos) body = "{}";
-    json::Value v;
-    if (json::parse(body, v) != json::Error::None || v.kind != json::Kind::Object) return false;
-    bool ok = true;
-    json::for_each_member(v, [&](std::string_view k, json::Value m) {
-        if (json::key_is(k, "room")) ok = ok && json::get_string(m, a.room);
-        else if (json::key_is(k, "identity")) ok = ok && json::get_string(m, a.identity);
-        else if (json::key_is(k, "reason")) ok = ok && json::get_string(m, a.reason);
-    });
-    if (a.reason.size() > kMaxReason) a.reason.resize(kMaxReason);
-    return ok;
 }
 
 } // namespace
@@ -437,91 +343,6 @@ void Rooms::broadcast(Shard& s, const Room& room, std::string push, std::string_
 void Rooms::drop_if_empty(Shard& s, const std::string& room) {
     auto it = loop(s).owned.find(room);
     if (it != loop(s).owned.end() && it->second->empty()) loop(s).owned.erase(it);
-}
-
-// ---------------------------------------------------------------- server API
-
-bool Rooms::on_api(Shard& shard, std::string_view method, std::string_view body, hub::ApiDone& done) {
-    if (method != "rooms" && method != "room_participants" && method != "room_close" && method != "room_kick")
-        return false;
-    ApiArgs a;
-    if (!parse_api_args(body, a)) {
-        done(ErrorCode::BadRequest, {});
-        return true;
-    }
-    const unsigned back = shard.index();
-    if (method == "rooms") {
-        // Each loop lists the rooms it owns; the answers are joined back here.
-        struct Gather {
-            std::vector<std::string> parts;
-            unsigned left;
-            hub::ApiDone done;
-        };
-        const unsigned n = static_cast<unsigned>(loops_.size());
-        auto st = std::make_shared<Gather>(Gather{std::vector<std::string>(n), n, std::move(done)});
-        for (unsigned i = 0; i < n; ++i)
-            shard.send(i, hub::msg::Task{[this, st, i, back](Shard& s) {
-                std::string part;
-                for (const auto& [name, room] : loop(s).owned) {
-                    if (!part.empty()) part += ',';
-                    json::Writer w(part);
-                    w.begin_object()
-                        .key("room").string(name)
-                        .key("participants").number(std::uint64_t{room->size()})
-                        .key("created").number(room->created_ms())
-                        .end_object();
-                }
-                s.send(back, hub::msg::Task{[st, i, part = std::move(part)](Shard&) mutable {
-                    st->parts[i] = std::move(part);
-                    if (--st->left) return;
-                    std::string all = "{\"rooms\":[";
-                    bool first = true;
-                    for (auto& p : st->parts) {
-                        if (p.empty()) continue;
-                        if (!first) all += ',';
-                        first = false;
-                        all += p;
-                    }
-                    all += "]}";
-                    st->done(ErrorCode::None, std::move(all));
-                }});
-            }});
-        return true;
-    }
-    if (!valid_room_name(a.room)) {
-        done(ErrorCode::BadRequest, {});
-        return true;
-    }
-    if (method == "room_kick" && a.identity.empty()) {
-        done(ErrorCode::BadRequest, {});
-        return true;
-    }
-    auto finish = [back](Shard& s, hub::ApiDone d, std::string result) {
-        s.send(back, hub::msg::Task{[d = std::move(d), result = std::move(result)](Shard&) { d(ErrorCode::None, result); }});
-    };
-    shard.send(owner_of(a.room), hub::msg::Task{[this, a, m = std::string(method), done = std::move(done), finish](Shard& s) {
-        auto it = loop(s).owned.find(a.room);
-        Room* room = it == loop(s).owned.end() ? nullptr : it->second.get();
-        if (m == "room_participants") {
-            std::string out = "{\"room\":";
-            json::append_escaped(out, a.room);
-            out += ",\"participants\":";
-            if (room) room->append_participants(out, "");
-            else out += "[]";
-            out += '}';
-            return finish(s, done, std::move(out));
-        }
-        std::vector<std::string> hits;
-        if (room)
-            for (const auto& p : room->participants())
-                if (m == "room_close" || p.identity == a.identity) hits.push_back(p.sid);
-        const bool close = m == "room_close";
-        std::string reason = a.reason.empty() ? (close ? "the room was closed" : "removed from the room") : a.reason;
-        for (auto& sid : hits) remove(s, *room, sid, close ? "closed" : "kicked", reason);
-        if (room) drop_if_empty(s, a.room);
-        finish(s, done, std::string(close ? "{\"closed\":" : "{\"kicked\":") + std::to_string(hits.size()) + "}");
-    }});
-    return true;
 }
 
 } // namespace switchboard::signal

@@ -146,6 +146,49 @@ async function testMesh() {
   const tiles = await a.page.locator('[data-testid="call-tile"]').count();
   R.check('the call page shows a tile for each participant', tiles === 2, `tiles=${tiles}`);
 
+  // Data messages to all, over the peer-to-peer data channel.
+  const heard = b.page.evaluate(() => new Promise((resolve) => {
+    window.switchboard.call.room.on('data', ({ from, data }) => resolve({ from: from.name, data }));
+    setTimeout(() => resolve(null), 10000);
+  }));
+  const sentTo = await a.page.evaluate(() => window.switchboard.call.room.send({ hello: 'everyone' }));
+  const got = await heard;
+  R.check('a data message reaches the other participant', sentTo === 1 && got?.from === 'Ann' && got?.data?.hello === 'everyone',
+    JSON.stringify({ sentTo, got }));
+
+  // Muting the microphone shows on the other side.
+  await a.page.click('[data-testid="call-mic"]');
+  let muted = false;
+  try {
+    await b.page.waitForFunction(() => {
+      const el = [...document.querySelectorAll('[data-testid="call-tile"]')].find((t) => t.dataset.key !== 'local');
+      return el && !el.querySelector('.tile-mic').hidden;
+    }, null, { timeout: 10000 });
+    muted = true;
+  } catch { /* checked below */ }
+  R.check('muting the microphone shows as muted to the other participant', muted);
+  await a.page.click('[data-testid="call-mic"]');
+
+  // Screen sharing: a second video the others receive as a screen.
+  await a.page.click('[data-testid="call-screen"]');
+  let shared = false;
+  try {
+    await b.page.waitForSelector('.tile--screen video', { timeout: 15000 });
+    await b.page.waitForFunction(() => {
+      const v = document.querySelector('.tile--screen video');
+      return v && v.videoWidth > 0;
+    }, null, { timeout: 15000 });
+    shared = true;
+  } catch { /* checked below */ }
+  R.check('a shared screen reaches the other participant as a screen tile', shared);
+  await a.page.click('[data-testid="call-screen"]');
+  let unshared = false;
+  try {
+    await b.page.waitForFunction(() => !document.querySelector('.tile--screen'), null, { timeout: 15000 });
+    unshared = true;
+  } catch { /* checked below */ }
+  R.check('stopping the share removes the screen tile', unshared);
+
   const c = await open('cy', 'Cy', 'standup');
   const d = await open('di', 'Di', 'standup');
   await joinCall(c);
