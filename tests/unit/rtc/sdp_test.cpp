@@ -1,4 +1,5 @@
 #include "rtc/sdp/sdp.hpp"
+#include "rtc/sdp/writer.hpp"
 
 #include <gtest/gtest.h>
 
@@ -189,4 +190,34 @@ TEST(SdpTest, Candidates) {
     EXPECT_FALSE(parse_candidate("candidate:1 1 udp 1 127.0.0.1 7", c, e));
     EXPECT_FALSE(parse_candidate("candidate:1 1 udp 1 <script> 7 typ host", c, e));
     EXPECT_FALSE(parse_candidate("nope", c, e));
+}
+
+TEST(SdpWriter, AnApplicationOfferParsesAndPassesTheWebRtcChecks) {
+    ApplicationDescription d;
+    d.session_id = 4611731400430051336ull;
+    d.ice_ufrag = "Xb3u";
+    d.ice_pwd = "0123456789abcdefghijklmn";
+    d.fingerprint = "sha-256 4A:AD:B9:B1:3F:82:18:3B:54:02:12:DF:3E:5D:49:6B:19:E5:7C:AB:4C:55:AA:C3:D6:6F:81:2E:D5:C4:E7:99";
+    d.candidates.push_back(format_candidate("1", 2130706431, "192.0.2.7", 50000, "host"));
+    d.candidates.push_back(format_candidate("2", 1694498815, "203.0.113.9", 61000, "srflx", "192.0.2.7", 50000));
+    d.end_of_candidates = true;
+    const std::string text = write(d);
+    Session s;
+    Error e;
+    ASSERT_TRUE(parse(text, s, e)) << describe(e) << "\n" << text;
+    ASSERT_TRUE(check_webrtc(s, e)) << describe(e);
+    ASSERT_EQ(s.media.size(), 1u);
+    const Media& m = s.media[0];
+    EXPECT_EQ(m.kind, "application");
+    EXPECT_EQ(m.sctp_port, 5000);
+    EXPECT_EQ(m.max_message_size, 262144u);
+    EXPECT_EQ(m.candidates, 2u);
+    EXPECT_TRUE(m.end_of_candidates);
+    EXPECT_EQ(m.setup, "actpass");
+    EXPECT_EQ(std::string(m.fingerprint_hash) + " " + std::string(m.fingerprint), d.fingerprint);
+    EXPECT_EQ(s.bundle, std::vector<std::string_view>{"0"});
+    Candidate c;
+    ASSERT_TRUE(parse_candidate(d.candidates[1], c, e));
+    EXPECT_EQ(c.type, "srflx");
+    EXPECT_EQ(c.port, 61000);
 }

@@ -1,0 +1,58 @@
+#include "rtc/sdp/writer.hpp"
+
+namespace switchboard::rtc::sdp {
+
+std::string write(const ApplicationDescription& d) {
+    std::string s;
+    s.reserve(512 + 120 * d.candidates.size());
+    auto line = [&](std::string_view a, std::string_view b = {}, std::string_view c = {}) {
+        s += a;
+        s += b;
+        s += c;
+        s += "\r\n";
+    };
+    line("v=0");
+    line("o=- ", std::to_string(d.session_id) + " " + std::to_string(d.session_version), " IN IP4 0.0.0.0");
+    line("s=-");
+    line("t=0 0");
+    line("a=group:BUNDLE ", d.mid);
+    line("a=msid-semantic: WMS");
+    if (d.ice_lite) line("a=ice-lite");
+    line("m=application 9 UDP/DTLS/SCTP webrtc-datachannel");
+    line("c=IN IP4 0.0.0.0");
+    for (const auto& c : d.candidates) line("a=", c);
+    if (d.end_of_candidates) line("a=end-of-candidates");
+    line("a=ice-ufrag:", d.ice_ufrag);
+    line("a=ice-pwd:", d.ice_pwd);
+    line("a=ice-options:trickle");
+    line("a=fingerprint:", d.fingerprint);
+    line("a=setup:", d.setup);
+    line("a=mid:", d.mid);
+    line("a=sctp-port:", std::to_string(d.sctp_port));
+    line("a=max-message-size:", std::to_string(d.max_message_size));
+    return s;
+}
+
+std::string format_candidate(std::string_view foundation, std::uint32_t priority, std::string_view address,
+                             std::uint16_t port, std::string_view type, std::string_view related_address,
+                             std::uint16_t related_port) {
+    std::string c = "candidate:";
+    c += foundation;
+    c += " 1 udp ";
+    c += std::to_string(priority);
+    c += ' ';
+    c += address;
+    c += ' ';
+    c += std::to_string(port);
+    c += " typ ";
+    c += type;
+    if (!related_address.empty()) {
+        c += " raddr ";
+        c += related_address;
+        c += " rport ";
+        c += std::to_string(related_port);
+    }
+    return c;
+}
+
+} // namespace switchboard::rtc::sdp

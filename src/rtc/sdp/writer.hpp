@@ -1,0 +1,33 @@
+#pragma once
+// Writing SDP: the descriptions a native peer offers or answers. Today one data-channel section
+// (m=application, UDP/DTLS/SCTP) with ICE and DTLS attributes, as JSEP (RFC 8829 §5.2) lays it
+// out; what it writes parses with sdp::parse() and passes check_webrtc().
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace switchboard::rtc::sdp {
+
+struct ApplicationDescription {
+    std::uint64_t session_id = 0;    // o= line; random per peer connection
+    std::uint64_t session_version = 1; // increments with every new offer/answer
+    std::string ice_ufrag, ice_pwd;
+    std::string fingerprint;         // "sha-256 AB:CD:..."
+    std::string setup = "actpass";   // offers: actpass; answers: active or passive
+    std::string mid = "0";
+    std::uint16_t sctp_port = 5000;
+    std::uint32_t max_message_size = 256 * 1024;
+    bool ice_lite = false;
+    std::vector<std::string> candidates; // "candidate:..." attribute values, already formatted
+    bool end_of_candidates = false;
+};
+
+std::string write(const ApplicationDescription& d);
+
+/// A candidate attribute value (RFC 8839 §5.1): "candidate:<foundation> <component> udp
+/// <priority> <address> <port> typ <type>[ raddr <addr> rport <port>]".
+std::string format_candidate(std::string_view foundation, std::uint32_t priority, std::string_view address,
+                             std::uint16_t port, std::string_view type, std::string_view related_address = {},
+                             std::uint16_t related_port = 0);
+
+} // namespace switchboard::rtc::sdp
