@@ -87,6 +87,13 @@ void Agent::set_state(State s) {
     events_.push_back(std::move(e));
 }
 
+void Agent::set_role(Role role) {
+    if (options_.lite || role == role_) return;
+    role_ = role;
+    for (auto& p : pairs_) p.priority = pair_priority(locals_[p.local].priority, p.remote.priority);
+    sort_pairs();
+}
+
 // ---------------------------------------------------------------- gathering
 
 void Agent::add_host(const Address& local, std::int64_t now_ms) {

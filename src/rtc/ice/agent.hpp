@@ -79,6 +79,8 @@ class Agent {
     const std::string& local_ufrag() const noexcept { return ufrag_; }
     const std::string& local_pwd() const noexcept { return pwd_; }
     Role role() const noexcept { return role_; }
+    /// JSEP decides the role from who offers (RFC 8829 §5.2.1); set it before checks start.
+    void set_role(Role role);
     State state() const noexcept { return state_; }
 
     /// A local address with a socket the caller reads from; becomes a host candidate.

@@ -1,0 +1,337 @@
+#include "rtc/peer/peer_connection.hpp"
+
+#include "rtc/sdp/sdp.hpp"
+#include "rtc/sdp/writer.hpp"
+
+#include <random>
+
+namespace switchboard::rtc {
+
+namespace {
+constexpr std::int64_t kSctpTickMs = 10;
+} // namespace
+
+PeerConnection::PeerConnection(PeerOptions options, std::optional<std::uint64_t> seed)
+    : options_(std::move(options)), cert_(dtls::Certificate::generate()),
+      ice_(ice::Role::Controlling, [&] {
+          ice::Options o;
+          o.lite = options_.ice_lite;
+          return o;
+      }(), seed) {
+    std::mt19937_64 rng(seed ? *seed + 1 : std::random_device{}());
+    session_id_ = rng() >> 2; // positive as a signed 64-bit number, as JSEP asks
+}
+
+PeerConnection::~PeerConnection() = default;
+
+void PeerConnection::add_local_address(const ice::Address& a, std::int64_t now_ms) {
+    ice_.add_host(a, now_ms);
+    for (const auto& s : options_.stun_servers) ice_.add_stun_server(s, now_ms);
+    on_ice_events(now_ms);
+}
+
+std::string PeerConnection::describe(const std::string& setup) {
+    sdp::ApplicationDescription d;
+    d.session_id = session_id_;
+    d.session_version = version_++;
+    d.ice_ufrag = ice_.local_ufrag();
+    d.ice_pwd = ice_.local_pwd();
+    d.fingerprint = cert_->fingerprint();
+    d.setup = setup;
+    d.max_message_size = options_.max_message_size;
+    d.ice_lite = options_.ice_lite;
+    for (const auto& c : ice_.local_candidates()) d.candidates.push_back(c.to_sdp());
+    return sdp::write(d);
+}
+
+std::string PeerConnection::create_offer(std::int64_t now_ms) {
+    offerer_ = true;
+    ice_.set_role(ice::Role::Controlling);
+    ice_.end_of_local_candidates(now_ms);
+    if (state_ == PeerState::New) set_state(PeerState::Connecting);
+    return describe("actpass");
+}
+
+std::string PeerConnection::create_answer(std::int64_t now_ms) {
+    if (!have_remote_ || offerer_) return {};
+    ice_.end_of_local_candidates(now_ms);
+    if (state_ == PeerState::New) set_state(PeerState::Connecting);
+    // The answerer picks the DTLS role; active (client) is what browsers do too.
+    dtls_client_ = true;
+    return describe("active");
+}
+
+std::string PeerConnection::set_remote_description(std::string_view text, std::int64_t now_ms) {
+    sdp::Session s;
+    sdp::Error e;
+    if (!sdp::parse(text, s, e) || !sdp::check_webrtc(s, e)) return sdp::describe(e);
+    const sdp::Media* app = nullptr;
+    for (const auto& m : s.media)
+        if (m.kind == "application" && m.port != 0) {
+            app = &m;
+            break;
+        }
+    if (!app) return "no data channel section (m=application) in the description";
+    const std::string_view ufrag = app->ice_ufrag.empty() ? s.ice_ufrag : app->ice_ufrag;
+    const std::string_view pwd = app->ice_pwd.empty() ? s.ice_pwd : app->ice_pwd;
+    const std::string_view hash = app->fingerprint.empty() ? s.fingerprint_hash : app->fingerprint_hash;
+    const std::string_view fp = app->fingerprint.empty() ? s.fingerprint : app->fingerprint;
+    const std::string_view setup = app->setup.empty() ? s.setup : app->setup;
+    if (hash != "sha-256") return "only sha-256 fingerprints are accepted";
+    // An offer from the peer if we have not offered (or start over), else the answer to ours.
+    const bool is_offer = !offerer_;
+    if (!is_offer) {
+        if (setup == "active") dtls_client_ = false;
+        else if (setup == "passive") dtls_client_ = true;
+        else return "an answer must say a=setup:active or a=setup:passive";
+    } else {
+        ice_.set_role(s.ice_lite ? ice::Role::Controlling : ice::Role::Controlled);
+    }
+    if (s.ice_lite) ice_.set_role(ice::Role::Controlling); // a lite peer never controls (RFC 8445 §6.1.1)
+    remote_fingerprint_ = "sha-256 ";
+    remote_fingerprint_ += fp;
+    remote_sctp_port_ = app->sctp_port ? app->sctp_port : 5000;
+    remote_max_message_size_ = app->max_message_size ? app->max_message_size : 65536;
+    ice_.set_remote_credentials(std::string(ufrag), std::string(pwd));
+    have_remote_ = true;
+    // The candidates in the description (the parser counts them; read them here).
+    std::string_view rest = text;
+    while (!rest.empty()) {
+        auto nl = rest.find('\n');
+        std::string_view line = rest.substr(0, nl);
+        rest = nl == std::string_view::npos ? std::string_view{} : rest.substr(nl + 1);
+        if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+        if (line.substr(0, 12) == "a=candidate:") add_remote_candidate(line, now_ms);
+    }
+    on_ice_events(now_ms);
+    return {};
+}
+
+bool PeerConnection::add_remote_candidate(std::string_view text, std::int64_t now_ms) {
+    if (text.empty()) return true;
+    sdp::Candidate c;
+    sdp::Error e;
+    if (!sdp::parse_candidate(text, c, e)) return false;
+    if (c.transport != "udp" && c.transport != "UDP") return false;
+    auto ip = ice::Address::parse(std::string(c.address), c.port);
+    if (!ip) return false; // an mDNS name (*.local): nothing here resolves it
+    ice::Candidate cand;
+    cand.address = cand.base = *ip;
+    cand.priority = c.priority;
+    cand.foundation = std::string(c.foundation);
+    cand.type = c.type == "srflx"   ? ice::CandidateType::ServerReflexive
+                : c.type == "prflx" ? ice::CandidateType::PeerReflexive
+                : c.type == "relay" ? ice::CandidateType::Relayed
+                                    : ice::CandidateType::Host;
+    const bool ok = ice_.add_remote_candidate(cand, now_ms);
+    on_ice_events(now_ms);
+    return ok;
+}
+
+void PeerConnection::set_state(PeerState s) {
+    if (s == state_) return;
+    state_ = s;
+    PeerEvent e;
+    e.kind = PeerEvent::Kind::StateChanged;
+    e.state = s;
+    events_.push_back(std::move(e));
+}
+
+void PeerConnection::fail(std::string why) {
+    if (state_ == PeerState::Failed || state_ == PeerState::Closed) return;
+    error_ = std::move(why);
+    set_state(PeerState::Failed);
+}
+
+void PeerConnection::on_ice_events(std::int64_t now) {
+    ice::Event e;
+    while (ice_.poll_event(e)) {
+        switch (e.kind) {
+        case ice::Event::Kind::LocalCandidate: {
+            PeerEvent pe;
+            pe.kind = PeerEvent::Kind::LocalCandidate;
+            pe.text = e.candidate.to_sdp();
+            events_.push_back(std::move(pe));
+            break;
+        }
+        case ice::Event::Kind::GatheringDone: {
+            PeerEvent pe;
+            pe.kind = PeerEvent::Kind::LocalCandidate; // "" ends the candidates
+            events_.push_back(std::move(pe));
+            break;
+        }
+        case ice::Event::Kind::SelectedPair: start_dtls(now); break;
+        case ice::Event::Kind::StateChanged:
+            if (e.state == ice::State::Connected) {
+                start_dtls(now);
+                if (state_ == PeerState::Disconnected && sctp_open()) set_state(PeerState::Connected);
+            } else if (e.state == ice::State::Disconnected) {
+                if (state_ == PeerState::Connected) set_state(PeerState::Disconnected);
+            } else if (e.state == ice::State::Failed) {
+                fail("ICE failed: no path to the peer (or it stopped answering)");
+            }
+            break;
+        }
+    }
+}
+
+void PeerConnection::start_dtls(std::int64_t now) {
+    if (dtls_ || !have_remote_) return;
+    dtls::Options o;
+    dtls_ = std::make_unique<dtls::Transport>(cert_, dtls_client_ ? dtls::Role::Client : dtls::Role::Server,
+                                              remote_fingerprint_, o);
+    if (dtls_client_) dtls_->start();
+    pump_dtls(now);
+}
+
+void PeerConnection::pump_dtls(std::int64_t now) {
+    if (!dtls_) return;
+    for (int round = 0; round < 8; ++round) {
+        bool any = false;
+        std::vector<std::uint8_t> buf;
+        while (dtls_->poll_received(buf)) {
+            any = true;
+            if (sctp_) sctp_->on_packet(buf);
+        }
+        if (dtls_->state() == dtls::State::Connected && !sctp_) {
+            sctp::AssociationOptions so;
+            so.remote_port = remote_sctp_port_;
+            so.max_message_size = options_.max_message_size;
+            so.remote_max_message_size = remote_max_message_size_;
+            sctp_ = std::make_unique<sctp::Association>(dtls_client_, so);
+            sctp_->connect();
+            sctp_tick_ = now;
+            any = true;
+        }
+        if (sctp_) {
+            while (sctp_->poll_transmit(buf)) {
+                any = true;
+                dtls_->send(buf); // a full queue drops it; SCTP retransmits
+            }
+            sctp::Event se;
+            while (sctp_->poll_event(se)) {
+                any = true;
+                PeerEvent pe;
+                pe.channel = se.channel;
+                switch (se.kind) {
+                case sctp::Event::Kind::Connected: set_state(PeerState::Connected); continue;
+                case sctp::Event::Kind::Closed: fail("the data channel association closed: " + se.reason); continue;
+                case sctp::Event::Kind::ChannelOpen: {
+                    pe.kind = PeerEvent::Kind::ChannelOpen;
+                    if (const sctp::Channel* c = sctp_->channel(se.channel)) {
+                        pe.label = c->options.label;
+                        pe.protocol = c->options.protocol;
+                    }
+                    break;
+                }
+                case sctp::Event::Kind::ChannelClosed: pe.kind = PeerEvent::Kind::ChannelClosed; break;
+                case sctp::Event::Kind::BufferedAmountLow: pe.kind = PeerEvent::Kind::BufferedAmountLow; break;
+                case sctp::Event::Kind::Message:
+                    pe.kind = PeerEvent::Kind::Message;
+                    pe.binary = se.binary;
+                    pe.data = std::move(se.data);
+                    break;
+                }
+                events_.push_back(std::move(pe));
+            }
+        }
+        ice::Address local, remote;
+        const bool path = ice_.selected(local, remote);
+        while (dtls_->poll_transmit(buf)) {
+            if (path) out_.push_back(ice::Transmit{local, remote, std::move(buf)});
+        }
+        if (!any) break;
+    }
+    if (dtls_->state() == dtls::State::Failed) fail("DTLS failed: " + dtls_->error());
+    auto t = dtls_->timeout_ms();
+    dtls_deadline_ = t ? now + *t : -1;
+}
+
+void PeerConnection::on_datagram(const ice::Address& local, const ice::Address& remote, std::span<const std::uint8_t> d,
+                                 std::int64_t now_ms) {
+    now_ = now_ms;
+    if (state_ == PeerState::Closed || d.empty()) return;
+    if (stun::looks_like_stun(d)) {
+        ice_.on_stun(local, remote, d, now_ms);
+        on_ice_events(now_ms);
+        return;
+    }
+    if (dtls::looks_like_dtls(d)) {
+        ice::Address sl, sr;
+        // Only from the selected path: anything else is not our peer's DTLS.
+        if (!ice_.selected(sl, sr) || !(sr == remote)) return;
+        ice_.on_data_received(remote, now_ms);
+        start_dtls(now_ms);
+        dtls_->on_datagram(d);
+        pump_dtls(now_ms);
+    }
+}
+
+bool PeerConnection::poll_transmit(ice::Transmit& out) {
+    if (ice_.poll_transmit(out)) return true;
+    if (out_.empty()) return false;
+    out = std::move(out_.front());
+    out_.pop_front();
+    return true;
+}
+
+std::optional<std::int64_t> PeerConnection::next_timeout() const {
+    std::optional<std::int64_t> t = ice_.next_timeout();
+    auto at = [&](std::int64_t v) { t = t ? std::min(*t, v) : v; };
+    if (dtls_deadline_ >= 0) at(dtls_deadline_);
+    if (sctp_ && !sctp_->closed()) at(sctp_tick_);
+    return t;
+}
+
+void PeerConnection::on_timeout(std::int64_t now_ms) {
+    now_ = now_ms;
+    if (state_ == PeerState::Closed) return;
+    if (auto t = ice_.next_timeout(); t && *t <= now_ms) ice_.on_timeout(now_ms);
+    on_ice_events(now_ms);
+    if (dtls_ && dtls_deadline_ >= 0 && now_ms >= dtls_deadline_) dtls_->on_timeout();
+    if (sctp_ && now_ms >= sctp_tick_) {
+        sctp_->on_timer(now_ms);
+        sctp_tick_ = now_ms + kSctpTickMs;
+    }
+    pump_dtls(now_ms);
+}
+
+bool PeerConnection::poll_event(PeerEvent& out) {
+    if (events_.empty()) return false;
+    out = std::move(events_.front());
+    events_.pop_front();
+    return true;
+}
+
+int PeerConnection::create_data_channel(const sctp::ChannelOptions& options) {
+    if (!sctp_) return -1;
+    const int id = sctp_->open_channel(options);
+    pump_dtls(now_);
+    return id;
+}
+
+bool PeerConnection::send(std::uint16_t channel, std::span<const std::uint8_t> data, bool binary) {
+    if (!sctp_ || !sctp_->send(channel, data, binary)) return false;
+    pump_dtls(now_);
+    return true;
+}
+
+std::size_t PeerConnection::buffered_amount(std::uint16_t channel) const {
+    return sctp_ ? sctp_->buffered_amount(channel) : 0;
+}
+
+void PeerConnection::close_channel(std::uint16_t channel) {
+    if (!sctp_) return;
+    sctp_->close_channel(channel);
+    pump_dtls(now_);
+}
+
+void PeerConnection::close() {
+    if (state_ == PeerState::Closed) return;
+    if (sctp_) sctp_->close();
+    if (dtls_) dtls_->close();
+    ice_.close();
+    set_state(PeerState::Closed);
+}
+
+} // namespace switchboard::rtc

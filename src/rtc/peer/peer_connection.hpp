@@ -1,0 +1,110 @@
+#pragma once
+// PeerConnection: the native WebRTC data-channel peer — ICE (rtc/ice) finds a path, DTLS
+// (rtc/dtls) secures it, SCTP (rtc/sctp) carries the data channels — behind one sans-I/O
+// object. Descriptions are JSEP's (one bundled m=application section). The caller owns the UDP
+// sockets: datagrams in with on_datagram(), out with poll_transmit(), time with on_timeout()
+// when next_timeout() says, signalling (descriptions, trickled candidates) as strings.
+#include "rtc/dtls/transport.hpp"
+#include "rtc/ice/agent.hpp"
+#include "rtc/sctp/association.hpp"
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace switchboard::rtc {
+
+struct PeerOptions {
+    std::vector<ice::Address> stun_servers;
+    std::uint32_t max_message_size = 256 * 1024;
+    bool ice_lite = false; // a server's side: answer checks only
+};
+
+enum class PeerState : std::uint8_t { New, Connecting, Connected, Disconnected, Failed, Closed };
+
+struct PeerEvent {
+    enum class Kind : std::uint8_t {
+        LocalCandidate,   // `text`: an a=candidate value to trickle ("" at the end of gathering)
+        StateChanged,     // `state`
+        ChannelOpen,      // `channel`, `label`, `protocol`
+        ChannelClosed,    // `channel`
+        Message,          // `channel`, `binary`, `data`
+        BufferedAmountLow // `channel`
+    };
+    Kind kind = Kind::StateChanged;
+    PeerState state = PeerState::New;
+    std::uint16_t channel = 0;
+    std::string label, protocol, text;
+    bool binary = false;
+    std::vector<std::uint8_t> data;
+};
+
+class PeerConnection {
+  public:
+    explicit PeerConnection(PeerOptions options = {}, std::optional<std::uint64_t> seed = {});
+    ~PeerConnection();
+
+    /// A local UDP address the caller reads from (becomes a host candidate).
+    void add_local_address(const ice::Address& a, std::int64_t now_ms);
+
+    /// The offer (as the offerer: ICE controlling, DTLS role left to the answer).
+    std::string create_offer(std::int64_t now_ms);
+    /// Applies the peer's offer or answer. Returns "" or the reason it was refused.
+    std::string set_remote_description(std::string_view sdp, std::int64_t now_ms);
+    /// The answer to the remote offer set before (ICE controlled, DTLS client: a=setup:active).
+    std::string create_answer(std::int64_t now_ms);
+    /// A trickled candidate ("candidate:..." or "a=candidate:..."); "" ends the peer's candidates.
+    bool add_remote_candidate(std::string_view candidate, std::int64_t now_ms);
+
+    void on_datagram(const ice::Address& local, const ice::Address& remote, std::span<const std::uint8_t> d,
+                     std::int64_t now_ms);
+    bool poll_transmit(ice::Transmit& out);
+    std::optional<std::int64_t> next_timeout() const;
+    void on_timeout(std::int64_t now_ms);
+    bool poll_event(PeerEvent& out);
+
+    /// Opens a data channel once connected (-1 before, or when out of ids).
+    int create_data_channel(const sctp::ChannelOptions& options);
+    bool send(std::uint16_t channel, std::span<const std::uint8_t> data, bool binary);
+    std::size_t buffered_amount(std::uint16_t channel) const;
+    void close_channel(std::uint16_t channel);
+    void close();
+
+    PeerState state() const noexcept { return state_; }
+    /// Why the connection failed ("" otherwise).
+    const std::string& error() const noexcept { return error_; }
+    const std::string& fingerprint() const noexcept { return cert_->fingerprint(); }
+    bool sctp_open() const noexcept { return sctp_ && sctp_->connected(); }
+
+  private:
+    std::string describe(const std::string& setup);
+    void set_state(PeerState s);
+    void on_ice_events(std::int64_t now);
+    void start_dtls(std::int64_t now);
+    void pump_dtls(std::int64_t now);
+    void pump_sctp();
+    void fail(std::string why);
+
+    PeerOptions options_;
+    std::shared_ptr<const dtls::Certificate> cert_;
+    ice::Agent ice_;
+    std::unique_ptr<dtls::Transport> dtls_;
+    std::unique_ptr<sctp::Association> sctp_;
+    bool offerer_ = false, have_remote_ = false, dtls_client_ = false;
+    std::string remote_fingerprint_;
+    std::uint16_t remote_sctp_port_ = 5000;
+    std::uint32_t remote_max_message_size_ = 65536;
+    std::uint64_t session_id_ = 0, version_ = 1;
+    PeerState state_ = PeerState::New;
+    std::string error_;
+    std::int64_t dtls_deadline_ = -1, sctp_tick_ = -1;
+    std::int64_t now_ = 0; // the latest time given, for sends between calls
+    std::deque<ice::Transmit> out_;
+    std::deque<PeerEvent> events_;
+};
+
+} // namespace switchboard::rtc

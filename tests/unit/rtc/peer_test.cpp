@@ -1,0 +1,115 @@
+#include "rtc/peer/peer_connection.hpp"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <functional>
+#include <thread>
+
+using namespace switchboard;
+using namespace switchboard::rtc;
+
+namespace {
+
+std::int64_t now_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+// Two peers on an in-memory network; DTLS and SCTP keep real time, so this runs in real time.
+struct Pair {
+    PeerConnection a, b;
+    ice::Address aa = *ice::Address::parse("10.0.0.1:1000"), ba = *ice::Address::parse("10.0.0.2:2000");
+    std::vector<PeerEvent> ea, eb;
+
+    Pair() : a(PeerOptions{}, 1), b(PeerOptions{}, 2) {}
+
+    void step() {
+        const std::int64_t now = now_ms();
+        for (int i = 0; i < 8; ++i) {
+            ice::Transmit t;
+            while (a.poll_transmit(t))
+                if (t.remote == ba) b.on_datagram(ba, t.local, t.data, now);
+            while (b.poll_transmit(t))
+                if (t.remote == aa) a.on_datagram(aa, t.local, t.data, now);
+        }
+        PeerEvent e;
+        while (a.poll_event(e)) ea.push_back(e);
+        while (b.poll_event(e)) eb.push_back(e);
+        for (PeerConnection* p : {&a, &b})
+            if (auto t = p->next_timeout(); t && *t <= now) p->on_timeout(now);
+    }
+    bool run_until(const std::function<bool()>& done, int max_ms = 10000) {
+        const std::int64_t end = now_ms() + max_ms;
+        while (!done() && now_ms() < end) {
+            step();
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        }
+        return done();
+    }
+    void connect() {
+        a.add_local_address(aa, now_ms());
+        b.add_local_address(ba, now_ms());
+        const std::string offer = a.create_offer(now_ms());
+        ASSERT_EQ(b.set_remote_description(offer, now_ms()), "");
+        const std::string answer = b.create_answer(now_ms());
+        ASSERT_EQ(a.set_remote_description(answer, now_ms()), "");
+        ASSERT_TRUE(run_until([&] { return a.state() == PeerState::Connected && b.state() == PeerState::Connected; }))
+            << "a: " << a.error() << " b: " << b.error();
+    }
+    static std::vector<PeerEvent> of(const std::vector<PeerEvent>& v, PeerEvent::Kind k) {
+        std::vector<PeerEvent> out;
+        for (const auto& e : v)
+            if (e.kind == k) out.push_back(e);
+        return out;
+    }
+};
+
+} // namespace
+
+TEST(PeerConnectionTest, TwoNativePeersOpenADataChannelAndExchangeMessages) {
+    Pair p;
+    p.connect();
+    sctp::ChannelOptions o;
+    o.label = "files";
+    const int id = p.a.create_data_channel(o);
+    ASSERT_GE(id, 0);
+    ASSERT_TRUE(p.run_until([&] { return !Pair::of(p.eb, PeerEvent::Kind::ChannelOpen).empty() &&
+                                         !Pair::of(p.ea, PeerEvent::Kind::ChannelOpen).empty(); }));
+    EXPECT_EQ(Pair::of(p.eb, PeerEvent::Kind::ChannelOpen)[0].label, "files");
+    std::vector<std::uint8_t> big(200 * 1024);
+    for (std::size_t i = 0; i < big.size(); ++i) big[i] = static_cast<std::uint8_t>(i * 13);
+    ASSERT_TRUE(p.a.send(static_cast<std::uint16_t>(id), big, true));
+    const std::string hello = "hello";
+    ASSERT_TRUE(p.b.send(static_cast<std::uint16_t>(id), {reinterpret_cast<const std::uint8_t*>(hello.data()), hello.size()}, false));
+    ASSERT_TRUE(p.run_until([&] { return !Pair::of(p.eb, PeerEvent::Kind::Message).empty() &&
+                                         !Pair::of(p.ea, PeerEvent::Kind::Message).empty(); }));
+    EXPECT_EQ(Pair::of(p.eb, PeerEvent::Kind::Message)[0].data, big);
+    auto back = Pair::of(p.ea, PeerEvent::Kind::Message)[0];
+    EXPECT_EQ(std::string(back.data.begin(), back.data.end()), hello);
+    EXPECT_FALSE(back.binary);
+    // Trickle: the offer carried the host candidate; gathering ended with "".
+    auto cands = Pair::of(p.ea, PeerEvent::Kind::LocalCandidate);
+    ASSERT_FALSE(cands.empty());
+    EXPECT_EQ(cands.back().text, "");
+}
+
+TEST(PeerConnectionTest, BadDescriptionsAreRefusedWithAReason) {
+    PeerConnection a(PeerOptions{}, 3);
+    EXPECT_NE(a.set_remote_description("v=0\r\nnonsense\r\n", 0), "");
+    EXPECT_NE(a.set_remote_description("v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n", 0), "");
+}
+
+TEST(PeerConnectionTest, AWrongFingerprintFailsTheConnection) {
+    Pair p;
+    p.a.add_local_address(p.aa, now_ms());
+    p.b.add_local_address(p.ba, now_ms());
+    std::string offer = p.a.create_offer(now_ms());
+    // Another certificate's fingerprint in the offer: b's DTLS must refuse a.
+    PeerConnection other(PeerOptions{}, 4);
+    const std::string fp = p.a.fingerprint(), wrong = other.fingerprint();
+    offer.replace(offer.find(fp), fp.size(), wrong);
+    ASSERT_EQ(p.b.set_remote_description(offer, now_ms()), "");
+    ASSERT_EQ(p.a.set_remote_description(p.b.create_answer(now_ms()), now_ms()), "");
+    EXPECT_TRUE(p.run_until([&] { return p.b.state() == PeerState::Failed; }, 5000)) << p.b.error();
+    EXPECT_NE(p.a.state(), PeerState::Connected);
+}
