@@ -1,5 +1,6 @@
 // switchboard: the command-line entry point.
 #include "app/config.hpp"
+#include "app/peer_tool.hpp"
 #include "app/server.hpp"
 #include "app/version.hpp"
 #include "auth/jwt.hpp"
@@ -24,6 +25,7 @@ constexpr const char* kUsage =
     "Commands:\n"
     "  serve     run the server (see 'switchboard serve --help')\n"
     "  token     print a connection or subscription token (see 'switchboard token --help')\n"
+    "  peer      a native WebRTC data-channel peer signalled over stdin/stdout (interop tests)\n"
     "  version   print the version\n";
 
 int serve(int argc, char** argv) {
@@ -205,6 +207,7 @@ int main(int argc, char** argv) {
     std::string cmd = argv[1];
     if (cmd == "serve") return serve(argc - 2, argv + 2);
     if (cmd == "token") return token(argc - 2, argv + 2);
+    if (cmd == "peer") return switchboard::app::peer_tool(argc - 2, argv + 2);
     if (cmd == "version" || cmd == "--version") {
         std::printf("switchboard %s\n", switchboard::app::kVersion);
         return 0;

@@ -1,0 +1,234 @@
+// `switchboard peer`: a native WebRTC data-channel peer signalled over stdin/stdout, one JSON
+// object per line — for interop tests against other WebRTC stacks and for debugging. It echoes
+// every text message back, and hashes the binary messages of each channel: the text message
+// "digest" is answered with "digest:<bytes>:<sha-256 hex>" of what arrived so far.
+//
+//   in:  {"type":"offer"|"answer","sdp":"..."}   {"candidate":"candidate:..."}
+//   out: the same for our side, and {"event":"open"|"message"|"closed"|"state",...}
+#include "app/peer_tool.hpp"
+
+#include "json/reader.hpp"
+#include "json/writer.hpp"
+#include "rtc/peer/peer_connection.hpp"
+
+#include <openssl/evp.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <string>
+
+namespace switchboard::app {
+
+namespace ice = rtc::ice;
+
+namespace {
+
+std::int64_t now_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+void emit(const std::string& line) {
+    std::fputs(line.c_str(), stdout);
+    std::fputc('\n', stdout);
+    std::fflush(stdout);
+}
+
+struct Hash {
+    std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx{EVP_MD_CTX_new(), EVP_MD_CTX_free};
+    std::uint64_t bytes = 0;
+    Hash() { EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr); }
+    std::string hex() {
+        std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> copy{EVP_MD_CTX_new(), EVP_MD_CTX_free};
+        EVP_MD_CTX_copy_ex(copy.get(), ctx.get());
+        unsigned char md[32];
+        unsigned int n = 0;
+        EVP_DigestFinal_ex(copy.get(), md, &n);
+        std::string s;
+        for (unsigned i = 0; i < n; ++i) {
+            char b[3];
+            std::snprintf(b, sizeof b, "%02x", md[i]);
+            s += b;
+        }
+        return s;
+    }
+};
+
+constexpr const char* kUsage =
+    "Usage: switchboard peer (--offer | --answer) [--bind IP] [--label NAME]\n\n"
+    "A native WebRTC data-channel peer for interop tests: signalling as JSON lines on\n"
+    "stdin/stdout. With --offer it prints an offer and, once connected, opens a channel\n"
+    "(--label, default \"native\"); with --answer it waits for an offer. Text messages are\n"
+    "echoed; \"digest\" is answered with the byte count and SHA-256 of the binary messages.\n";
+
+} // namespace
+
+int peer_tool(int argc, char** argv) {
+    bool offer = false, answer = false;
+    std::string bind_ip = "127.0.0.1", label = "native";
+    for (int i = 0; i < argc; ++i) {
+        std::string a = argv[i];
+        if (a == "--offer") offer = true;
+        else if (a == "--answer") answer = true;
+        else if (a == "--bind" && i + 1 < argc) bind_ip = argv[++i];
+        else if (a == "--label" && i + 1 < argc) label = argv[++i];
+        else {
+            std::fputs(kUsage, a == "-h" || a == "--help" ? stdout : stderr);
+            return a == "-h" || a == "--help" ? 0 : 2;
+        }
+    }
+    if (offer == answer) {
+        std::fputs(kUsage, stderr);
+        return 2;
+    }
+    const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    sockaddr_in sin{};
+    sin.sin_family = AF_INET;
+    if (fd < 0 || ::inet_pton(AF_INET, bind_ip.c_str(), &sin.sin_addr) != 1 ||
+        ::bind(fd, reinterpret_cast<sockaddr*>(&sin), sizeof sin) < 0) {
+        std::fprintf(stderr, "switchboard peer: cannot bind UDP on %s: %s\n", bind_ip.c_str(), std::strerror(errno));
+        return 1;
+    }
+    socklen_t len = sizeof sin;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&sin), &len);
+    const ice::Address local = ice::Address::v4(ntohl(sin.sin_addr.s_addr), ntohs(sin.sin_port));
+
+    rtc::PeerConnection pc;
+    pc.add_local_address(local, now_ms());
+    auto describe = [&](const char* type, const std::string& sdp) {
+        std::string out;
+        json::Writer w(out);
+        w.begin_object().key("type").string(type).key("sdp").string(sdp).end_object();
+        emit(out);
+    };
+    if (offer) describe("offer", pc.create_offer(now_ms()));
+    std::map<std::uint16_t, Hash> hashes;
+    std::string in_buf;
+    bool opened = false, stdin_open = true;
+    std::vector<std::uint8_t> datagram(65536);
+
+    while (true) {
+        // Signalling from stdin.
+        pollfd fds[2] = {{fd, POLLIN, 0}, {stdin_open ? 0 : -1, POLLIN, 0}};
+        int timeout = 100;
+        if (auto t = pc.next_timeout()) timeout = static_cast<int>(std::clamp<std::int64_t>(*t - now_ms(), 0, 100));
+        ::poll(fds, 2, timeout);
+        if (fds[1].revents & (POLLIN | POLLHUP)) {
+            char buf[65536];
+            const ssize_t n = ::read(0, buf, sizeof buf);
+            if (n <= 0) {
+                stdin_open = false;
+                break; // the other side of the test is gone
+            }
+            in_buf.append(buf, static_cast<std::size_t>(n));
+            for (auto nl = in_buf.find('\n'); nl != std::string::npos; nl = in_buf.find('\n')) {
+                std::string line = in_buf.substr(0, nl);
+                in_buf.erase(0, nl + 1);
+                json::Value v;
+                if (line.empty() || json::parse(line, v) != json::Error::None) continue;
+                std::string type, sdp, candidate;
+                json::for_each_member(v, [&](std::string_view k, json::Value m) {
+                    if (json::key_is(k, "type")) json::get_string(m, type);
+                    else if (json::key_is(k, "sdp")) json::get_string(m, sdp);
+                    else if (json::key_is(k, "candidate")) json::get_string(m, candidate);
+                });
+                if (!sdp.empty()) {
+                    std::string err = pc.set_remote_description(sdp, now_ms());
+                    if (!err.empty()) {
+                        std::string out;
+                        json::Writer w(out);
+                        w.begin_object().key("event").string("error").key("reason").string(err).end_object();
+                        emit(out);
+                        continue;
+                    }
+                    if (type == "offer") describe("answer", pc.create_answer(now_ms()));
+                } else if (!candidate.empty()) {
+                    pc.add_remote_candidate(candidate, now_ms());
+                }
+            }
+        }
+        // Datagrams.
+        for (int i = 0; i < 256; ++i) {
+            sockaddr_in from{};
+            socklen_t flen = sizeof from;
+            const ssize_t n = ::recvfrom(fd, datagram.data(), datagram.size(), 0, reinterpret_cast<sockaddr*>(&from), &flen);
+            if (n <= 0) break;
+            const ice::Address remote = ice::Address::v4(ntohl(from.sin_addr.s_addr), ntohs(from.sin_port));
+            pc.on_datagram(local, remote, {datagram.data(), static_cast<std::size_t>(n)}, now_ms());
+        }
+        if (auto t = pc.next_timeout(); t && *t <= now_ms()) pc.on_timeout(now_ms());
+        // Events.
+        rtc::PeerEvent e;
+        while (pc.poll_event(e)) {
+            std::string out;
+            json::Writer w(out);
+            switch (e.kind) {
+            case rtc::PeerEvent::Kind::LocalCandidate:
+                w.begin_object().key("candidate").string(e.text).end_object();
+                break;
+            case rtc::PeerEvent::Kind::StateChanged: {
+                static const char* names[] = {"new", "connecting", "connected", "disconnected", "failed", "closed"};
+                w.begin_object().key("event").string("state").key("state").string(names[static_cast<int>(e.state)]);
+                if (!pc.error().empty()) w.key("reason").string(pc.error());
+                w.end_object();
+                if (e.state == rtc::PeerState::Connected && offer && !opened) {
+                    rtc::sctp::ChannelOptions o;
+                    o.label = label;
+                    opened = pc.create_data_channel(o) >= 0;
+                }
+                break;
+            }
+            case rtc::PeerEvent::Kind::ChannelOpen:
+                w.begin_object().key("event").string("open").key("channel").number(std::uint64_t{e.channel});
+                w.key("label").string(e.label).end_object();
+                break;
+            case rtc::PeerEvent::Kind::ChannelClosed:
+                w.begin_object().key("event").string("closed").key("channel").number(std::uint64_t{e.channel}).end_object();
+                break;
+            case rtc::PeerEvent::Kind::BufferedAmountLow: continue;
+            case rtc::PeerEvent::Kind::Message:
+                if (e.binary) {
+                    Hash& h = hashes[e.channel];
+                    EVP_DigestUpdate(h.ctx.get(), e.data.data(), e.data.size());
+                    h.bytes += e.data.size();
+                    continue; // not printed: a file is thousands of messages
+                }
+                {
+                    std::string text(e.data.begin(), e.data.end());
+                    if (text == "digest") {
+                        Hash& h = hashes[e.channel];
+                        text = "digest:" + std::to_string(h.bytes) + ":" + h.hex();
+                    }
+                    pc.send(e.channel, {reinterpret_cast<const std::uint8_t*>(text.data()), text.size()}, false);
+                    w.begin_object().key("event").string("message").key("channel").number(std::uint64_t{e.channel});
+                    w.key("text").string(text.size() > 200 ? text.substr(0, 200) : text).end_object();
+                }
+                break;
+            }
+            emit(out);
+        }
+        ice::Transmit t;
+        while (pc.poll_transmit(t)) {
+            sockaddr_in to{};
+            to.sin_family = AF_INET;
+            std::memcpy(&to.sin_addr, t.remote.ip.data(), 4);
+            to.sin_port = htons(t.remote.port);
+            if (t.remote.is_v4()) ::sendto(fd, t.data.data(), t.data.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to);
+        }
+        if (pc.state() == rtc::PeerState::Failed) break;
+    }
+    pc.close();
+    ::close(fd);
+    return pc.state() == rtc::PeerState::Failed ? 1 : 0;
+}
+
+} // namespace switchboard::app
