@@ -40,6 +40,24 @@ extern "C" void __wrap_free(void *p) {
 
 void *operator new(std::size_t n) { return counted_new(n); }
 void *operator new[](std::size_t n) { return counted_new(n); }
+// The nothrow forms too (std::stable_sort's buffer uses them): a new that is not ours paired
+// with our delete is an allocator mismatch under the sanitizer.
+void *operator new(std::size_t n, const std::nothrow_t &) noexcept {
+    try {
+        return counted_new(n);
+    } catch (const std::bad_alloc &) {
+        return nullptr;
+    }
+}
+void *operator new[](std::size_t n, const std::nothrow_t &) noexcept {
+    try {
+        return counted_new(n);
+    } catch (const std::bad_alloc &) {
+        return nullptr;
+    }
+}
+void operator delete(void *p, const std::nothrow_t &) noexcept { __real_free(p); }
+void operator delete[](void *p, const std::nothrow_t &) noexcept { __real_free(p); }
 void operator delete(void *p) noexcept { __real_free(p); }
 void operator delete[](void *p) noexcept { __real_free(p); }
 void operator delete(void *p, std::size_t) noexcept { __real_free(p); }
