@@ -4,7 +4,9 @@
 // "digest" is answered with "digest:<bytes>:<sha-256 hex>" of what arrived so far.
 //
 //   in:  {"type":"offer"|"answer","sdp":"..."}   {"candidate":"candidate:..."}
-//   out: the same for our side, and {"event":"open"|"message"|"closed"|"state",...}
+//        {"send_bytes":N}: send N bytes in 64 KiB binary messages on the first open channel
+//        {"digest":true}: print what arrived on each channel (bytes, SHA-256)
+//   out: the same for our side, and {"event":"open"|"message"|"closed"|"state"|"sent"|"digest",...}
 #include "app/peer_tool.hpp"
 
 #include "json/reader.hpp"
@@ -37,7 +39,14 @@ std::int64_t now_ms() {
     return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
-void emit(const std::string& line) {
+const std::int64_t g_start = now_ms();
+
+// Every line gets "ms": milliseconds since the start, for the benchmark's set-up times.
+void emit(std::string line) {
+    if (line.size() > 1 && line.back() == '}') {
+        line.pop_back();
+        line += ",\"ms\":" + std::to_string(now_ms() - g_start) + "}";
+    }
     std::fputs(line.c_str(), stdout);
     std::fputc('\n', stdout);
     std::fflush(stdout);
@@ -112,6 +121,10 @@ int peer_tool(int argc, char** argv) {
     };
     if (offer) describe("offer", pc.create_offer(now_ms()));
     std::map<std::uint16_t, Hash> hashes;
+    int first_channel = -1;
+    std::uint64_t to_send = 0, sent = 0;
+    std::vector<std::uint8_t> chunk(64 * 1024);
+    for (std::size_t i = 0; i < chunk.size(); ++i) chunk[i] = static_cast<std::uint8_t>(i * 31 + 7);
     std::string in_buf;
     bool opened = false, stdin_open = true;
     std::vector<std::uint8_t> datagram(65536);
@@ -136,11 +149,31 @@ int peer_tool(int argc, char** argv) {
                 json::Value v;
                 if (line.empty() || json::parse(line, v) != json::Error::None) continue;
                 std::string type, sdp, candidate;
+                std::uint64_t send_bytes = 0;
+                bool digest = false;
                 json::for_each_member(v, [&](std::string_view k, json::Value m) {
                     if (json::key_is(k, "type")) json::get_string(m, type);
                     else if (json::key_is(k, "sdp")) json::get_string(m, sdp);
                     else if (json::key_is(k, "candidate")) json::get_string(m, candidate);
+                    else if (json::key_is(k, "send_bytes")) json::get_u64(m, send_bytes);
+                    else if (json::key_is(k, "digest")) digest = true;
                 });
+                if (send_bytes) {
+                    to_send = send_bytes;
+                    sent = 0;
+                    continue;
+                }
+                if (digest) {
+                    if (hashes.empty()) emit("{\"event\":\"digest\",\"bytes\":0}");
+                    for (auto& [ch, h] : hashes) {
+                        std::string out;
+                        json::Writer w(out);
+                        w.begin_object().key("event").string("digest").key("channel").number(std::uint64_t{ch});
+                        w.key("bytes").number(h.bytes).key("sha256").string(h.hex()).end_object();
+                        emit(out);
+                    }
+                    continue;
+                }
                 if (!sdp.empty()) {
                     std::string err = pc.set_remote_description(sdp, now_ms());
                     if (!err.empty()) {
@@ -188,6 +221,7 @@ int peer_tool(int argc, char** argv) {
                 break;
             }
             case rtc::PeerEvent::Kind::ChannelOpen:
+                if (first_channel < 0) first_channel = e.channel;
                 w.begin_object().key("event").string("open").key("channel").number(std::uint64_t{e.channel});
                 w.key("label").string(e.label).end_object();
                 break;
@@ -215,6 +249,19 @@ int peer_tool(int argc, char** argv) {
                 break;
             }
             emit(out);
+        }
+        // A bulk send, kept under 4 MiB buffered.
+        while (to_send && first_channel >= 0 && pc.buffered_amount(static_cast<std::uint16_t>(first_channel)) < (4u << 20)) {
+            const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(chunk.size(), to_send - sent));
+            if (!pc.send(static_cast<std::uint16_t>(first_channel), {chunk.data(), n}, true)) break;
+            sent += n;
+            if (sent == to_send) {
+                to_send = 0;
+                std::string out;
+                json::Writer w(out);
+                w.begin_object().key("event").string("sent").key("bytes").number(sent).end_object();
+                emit(out);
+            }
         }
         ice::Transmit t;
         while (pc.poll_transmit(t)) {

@@ -246,9 +246,9 @@ void Transport::export_keys() {
     }
     // RFC 5764 §4.2: client key | server key | client salt | server salt.
     auto side = [&](bool client) {
-        std::vector<std::uint8_t> v(m.begin() + (client ? 0 : key), m.begin() + (client ? key : 2 * key));
-        auto s = m.begin() + 2 * key + (client ? 0 : salt);
-        v.insert(v.end(), s, s + salt);
+        std::vector<std::uint8_t> v(key + salt);
+        std::copy_n(m.data() + (client ? 0 : key), key, v.data());
+        std::copy_n(m.data() + 2 * key + (client ? 0 : salt), salt, v.data() + key);
         return v;
     };
     const bool client = role_ == Role::Client;

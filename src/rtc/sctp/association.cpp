@@ -2,6 +2,7 @@
 
 #include <usrsctp.h>
 
+#include <algorithm>
 #include <arpa/inet.h>
 #include <cerrno>
 #include <cstring>
@@ -305,11 +306,13 @@ bool Association::send(std::uint16_t channel, std::span<const std::uint8_t> data
     if (it == channels_.end() || it->second.state != ChannelState::Open || closed_) return false;
     if (data.size() > options_.remote_max_message_size) return false;
     std::uint32_t ppid = binary ? ppid::kBinary : ppid::kString;
-    std::vector<std::uint8_t> bytes(data.begin(), data.end());
-    if (bytes.empty()) {
+    std::vector<std::uint8_t> bytes(std::max<std::size_t>(data.size(), 1));
+    if (data.empty()) {
         // SCTP cannot carry an empty message: one byte with the "empty" PPID (RFC 8831 §6.6).
         ppid = binary ? ppid::kBinaryEmpty : ppid::kStringEmpty;
-        bytes.assign(1, 0);
+        bytes[0] = 0;
+    } else {
+        std::copy(data.begin(), data.end(), bytes.begin());
     }
     it->second.buffered += data.size();
     queue_.push_back(Pending{channel, ppid, std::move(bytes)});
