@@ -73,7 +73,7 @@ struct Hash {
 };
 
 constexpr const char* kUsage =
-    "Usage: switchboard peer (--offer | --answer) [--bind IP] [--label NAME]\n\n"
+    "Usage: switchboard peer (--offer | --answer) [--bind IP] [--label NAME] [--stun IP:PORT]\n\n"
     "A native WebRTC data-channel peer for interop tests: signalling as JSON lines on\n"
     "stdin/stdout. With --offer it prints an offer and, once connected, opens a channel\n"
     "(--label, default \"native\"); with --answer it waits for an offer. Text messages are\n"
@@ -84,12 +84,21 @@ constexpr const char* kUsage =
 int peer_tool(int argc, char** argv) {
     bool offer = false, answer = false;
     std::string bind_ip = "127.0.0.1", label = "native";
+    rtc::PeerOptions options;
     for (int i = 0; i < argc; ++i) {
         std::string a = argv[i];
         if (a == "--offer") offer = true;
         else if (a == "--answer") answer = true;
         else if (a == "--bind" && i + 1 < argc) bind_ip = argv[++i];
         else if (a == "--label" && i + 1 < argc) label = argv[++i];
+        else if (a == "--stun" && i + 1 < argc) {
+            auto server = ice::Address::parse(argv[++i], 3478);
+            if (!server) {
+                std::fprintf(stderr, "switchboard peer: --stun wants HOST:PORT (an IP address)\n");
+                return 2;
+            }
+            options.stun_servers.push_back(*server);
+        }
         else {
             std::fputs(kUsage, a == "-h" || a == "--help" ? stdout : stderr);
             return a == "-h" || a == "--help" ? 0 : 2;
@@ -111,7 +120,7 @@ int peer_tool(int argc, char** argv) {
     ::getsockname(fd, reinterpret_cast<sockaddr*>(&sin), &len);
     const ice::Address local = ice::Address::v4(ntohl(sin.sin_addr.s_addr), ntohs(sin.sin_port));
 
-    rtc::PeerConnection pc;
+    rtc::PeerConnection pc(options);
     pc.add_local_address(local, now_ms());
     auto describe = [&](const char* type, const std::string& sdp) {
         std::string out;
