@@ -137,15 +137,25 @@ TurnService::TurnService(net::Loop& loop, const TurnSettings& settings, TurnRese
                                          (type == SOCK_DGRAM ? " (UDP): " : " (TCP): ") + std::strerror(e) +
                                          " (another server there? --turn-listen HOST:PORT or off)");
     }
-    udp_ = std::make_unique<net::UdpSocket>(loop, at, true, *this, udp_stats_);
-    udp_->set_batch(&batch_);
-    udp_local_ = to_stun(udp_->local());
-    if (!accept_tcp) return;
     net::Endpoint tcp_at = settings.listen;
-    // The TCP listener takes the UDP port when that was picked freely (port 0), as clients
-    // expect one port for both.
-    tcp_at.port = udp_local_.port;
-    tcp_ = std::make_unique<net::Listener>(loop, tcp_at, [this](int fd) { accept(fd, false); });
+    for (int attempt = 0;; ++attempt) {
+        udp_ = std::make_unique<net::UdpSocket>(loop, at, true, *this, udp_stats_);
+        udp_->set_batch(&batch_);
+        udp_local_ = to_stun(udp_->local());
+        if (!accept_tcp) return;
+        // The TCP listener takes the UDP port when that was picked freely (port 0), as clients
+        // expect one port for both.
+        tcp_at.port = udp_local_.port;
+        try {
+            tcp_ = std::make_unique<net::Listener>(loop, tcp_at, [this](int fd) { accept(fd, false); });
+            break;
+        } catch (const std::runtime_error&) {
+            // A freely picked UDP port whose TCP twin is taken (an ephemeral connection's port):
+            // pick another pair.
+            if (settings.listen.port != 0 || udp_port != 0 || attempt >= 20) throw;
+            udp_.reset();
+        }
+    }
     if (settings.tls_listen && tls_ctx_) {
         tls_listener_ = std::make_unique<net::Listener>(loop, *settings.tls_listen, [this](int fd) { accept(fd, true); });
     }
