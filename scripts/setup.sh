@@ -11,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 what=${1:-build}
 
-build_pkgs=(build-essential cmake pkg-config libssl-dev zlib1g-dev libtomlplusplus-dev libsqlite3-dev libusrsctp-dev openssl curl)
+build_pkgs=(build-essential cmake pkg-config libssl-dev zlib1g-dev libtomlplusplus-dev libsqlite3-dev libusrsctp-dev libsrtp2-dev openssl curl)
 test_pkgs=(libgtest-dev libgmock-dev clang-14 libclang-rt-14-dev python3 python3-websockets chromium coturn nftables python3-aiortc)
 
 pkgs=("${build_pkgs[@]}")
