@@ -164,7 +164,8 @@ void Transport::advance() {
 }
 
 void Transport::drain_reads() {
-    std::vector<std::uint8_t> buf(kReadBuffer);
+    if (read_buf_.empty()) read_buf_.resize(kReadBuffer);
+    std::vector<std::uint8_t>& buf = read_buf_;
     for (;;) {
         const int n = SSL_read(ssl_, buf.data(), static_cast<int>(buf.size()));
         if (n > 0) {

@@ -100,6 +100,7 @@ class Transport {
     State state_ = State::New;
     std::string error_;
     std::deque<std::vector<std::uint8_t>> out_, received_;
+    std::vector<std::uint8_t> read_buf_; // SSL_read's scratch, allocated once
     std::optional<SrtpKeys> srtp_;
     bool fingerprint_checked_ = false;
 };

@@ -97,7 +97,6 @@ void Agent::set_role(Role role) {
 // ---------------------------------------------------------------- gathering
 
 void Agent::add_host(const Address& local, std::int64_t now_ms) {
-    (void)now_ms;
     if (state_ == State::Closed) return;
     for (const auto& l : locals_)
         if (l.type == CandidateType::Host && l.address == local) return;
@@ -113,19 +112,24 @@ void Agent::add_host(const Address& local, std::int64_t now_ms) {
     e.candidate = c;
     events_.push_back(std::move(e));
     for (const auto& r : remotes_) add_pair(locals_.size() - 1, r);
+    for (const auto& s : stun_servers_) start_gather(locals_.size() - 1, s, now_ms);
 }
 
 void Agent::add_stun_server(const Address& server, std::int64_t now_ms) {
-    if (options_.lite) return;
-    for (std::size_t i = 0; i < locals_.size(); ++i) {
-        if (locals_[i].type != CandidateType::Host || locals_[i].address.family != server.family) continue;
-        Gather g;
-        g.server = server;
-        g.host = i;
-        g.tid = new_tid();
-        g.next_send = now_ms;
-        gathers_.push_back(g);
-    }
+    if (options_.lite || std::find(stun_servers_.begin(), stun_servers_.end(), server) != stun_servers_.end()) return;
+    stun_servers_.push_back(server);
+    for (std::size_t i = 0; i < locals_.size(); ++i)
+        if (locals_[i].type == CandidateType::Host) start_gather(i, server, now_ms);
+}
+
+void Agent::start_gather(std::size_t host, const Address& server, std::int64_t now_ms) {
+    if (locals_[host].address.family != server.family) return;
+    Gather g;
+    g.server = server;
+    g.host = host;
+    g.tid = new_tid();
+    g.next_send = now_ms;
+    gathers_.push_back(g);
 }
 
 void Agent::end_of_local_candidates(std::int64_t now_ms) {

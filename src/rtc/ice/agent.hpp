@@ -85,7 +85,8 @@ class Agent {
 
     /// A local address with a socket the caller reads from; becomes a host candidate.
     void add_host(const Address& local, std::int64_t now_ms);
-    /// Learn a server-reflexive candidate from this STUN server (sent from every host).
+    /// Learn a server-reflexive candidate from this STUN server (asked from every host, those
+    /// added later too).
     void add_stun_server(const Address& server, std::int64_t now_ms);
     /// No more host addresses or servers will be added: gathering ends when they are done.
     void end_of_local_candidates(std::int64_t now_ms);
@@ -158,6 +159,7 @@ class Agent {
     void select(Pair& p, std::int64_t now);
     void set_state(State s);
     void check_gathering_done();
+    void start_gather(std::size_t host, const Address& server, std::int64_t now_ms);
     std::size_t local_for(const Address& base) const;
 
     Role role_;
@@ -169,6 +171,7 @@ class Agent {
     std::vector<Candidate> locals_;
     std::vector<Candidate> remotes_;
     std::vector<Pair> pairs_;
+    std::vector<Address> stun_servers_;
     std::vector<Gather> gathers_;
     bool end_of_locals_ = false, gathering_done_ = false;
     std::int64_t next_pacing_ = 0;

@@ -20,13 +20,13 @@ PeerConnection::PeerConnection(PeerOptions options, std::optional<std::uint64_t>
       }(), seed) {
     std::mt19937_64 rng(seed ? *seed + 1 : std::random_device{}());
     session_id_ = rng() >> 2; // positive as a signed 64-bit number, as JSEP asks
+    for (const auto& s : options_.stun_servers) ice_.add_stun_server(s, 0); // asked once per host as hosts come
 }
 
 PeerConnection::~PeerConnection() = default;
 
 void PeerConnection::add_local_address(const ice::Address& a, std::int64_t now_ms) {
     ice_.add_host(a, now_ms);
-    for (const auto& s : options_.stun_servers) ice_.add_stun_server(s, now_ms);
     on_ice_events(now_ms);
 }
 
@@ -262,6 +262,7 @@ void PeerConnection::on_datagram(const ice::Address& local, const ice::Address& 
         if (!ice_.selected(sl, sr) || !(sr == remote)) return;
         ice_.on_data_received(remote, now_ms);
         start_dtls(now_ms);
+        if (!dtls_) return; // no remote description yet: nothing to check the peer against
         dtls_->on_datagram(d);
         pump_dtls(now_ms);
     }

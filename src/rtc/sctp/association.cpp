@@ -170,7 +170,8 @@ void Association::lost(std::string reason) {
 }
 
 void Association::read_all() {
-    std::vector<std::uint8_t> buf(64 * 1024);
+    if (read_buf_.empty()) read_buf_.resize(64 * 1024);
+    std::vector<std::uint8_t>& buf = read_buf_;
     bool discarding = false;
     while (sock_ && !closed_) {
         sctp_rcvinfo info{};

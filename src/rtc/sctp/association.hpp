@@ -115,6 +115,7 @@ class Association {
     std::deque<std::vector<std::uint8_t>> out_;
     std::deque<Event> events_;
     std::vector<std::uint8_t> partial_; // a message read in pieces
+    std::vector<std::uint8_t> read_buf_; // usrsctp_recvv's scratch, allocated once
     std::uint16_t next_id_;
 };
 

@@ -273,3 +273,18 @@ TEST(IceAgent, AllPairsFailingFails) {
     net.run({&a}, 60000);
     EXPECT_EQ(a.state(), State::Failed);
 }
+
+TEST(IceAgent, AStunServerGivenBeforeTheHostsIsAskedFromEach) {
+    Net net;
+    net.server = addr("198.51.100.1:3478");
+    net.mapped = addr("203.0.113.5:40000");
+    Agent a(Role::Controlling, {}, 20);
+    a.add_stun_server(*net.server, net.now);
+    a.add_stun_server(*net.server, net.now); // twice: still asked once per host
+    net.attach(a, "10.0.0.1:1000");
+    a.end_of_local_candidates(net.now);
+    net.run({&a}, 1000);
+    ASSERT_EQ(a.local_candidates().size(), 2u);
+    EXPECT_EQ(a.local_candidates()[1].type, CandidateType::ServerReflexive);
+    EXPECT_EQ(net.count(a, Event::Kind::GatheringDone), 1);
+}
