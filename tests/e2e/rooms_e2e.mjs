@@ -11,23 +11,14 @@
 //   6. join-to-first-frame on loopback, printed (docs/benchmarks.md records it).
 // It re-runs itself in a private network namespace (unshare --net, as root) so it may drop UDP
 // with nftables without touching the machine. Usage: node tests/e2e/rooms_e2e.mjs --switchboard PATH
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { launchChromium } from '../interop/lib/chromium.mjs';
 import { Switchboard, killAll } from '../interop/lib/switchboard_proc.mjs';
-import { parseArgs, Report, sleep } from '../interop/lib/common.mjs';
+import { parseArgs, Report, runInPrivateNetns, sleep } from '../interop/lib/common.mjs';
 
-if (process.env.SB_ROOMS_NETNS !== '1') {
-  const r = spawnSync('unshare', ['--net', '--', 'sh', '-c', 'ip link set lo up && exec "$0" "$@"', process.execPath,
-    ...process.argv.slice(1)], { stdio: 'inherit', env: { ...process.env, SB_ROOMS_NETNS: '1' } });
-  if (r.error || r.status === null) {
-    console.log(`FAIL private network namespace for the test -- ${r.error || r.signal}`);
-    console.log('0 passed, 1 failed');
-    process.exit(1);
-  }
-  process.exit(r.status);
-}
+runInPrivateNetns();
 
 const R = new Report();
 const args = parseArgs();

@@ -12,29 +12,17 @@
 // browser's own, so the script re-runs itself in a private network namespace (unshare --net, as
 // root) where an nftables rule source-NATs the browser's packets to the STUN/TURN port from
 // 127.0.0.1 to 127.0.0.2: a NAT on loopback that touches nothing outside the namespace.
-import { spawnSync } from 'node:child_process';
 import { launchChromium } from './lib/chromium.mjs';
 import { Switchboard, killAll } from './lib/switchboard_proc.mjs';
-import { parseArgs, binaryUsable, Report, withTimeout } from './lib/common.mjs';
+import { parseArgs, binaryUsable, Report, runInPrivateNetns, withTimeout } from './lib/common.mjs';
 
 const TURN_PORT = 3478; // free inside the private namespace
 
-if (process.env.SB_TURN_NETNS !== '1') {
-  // Outer run: start the inner one in its own network namespace.
-  const setup = `ip link set lo up && nft add table ip sbnat && ` +
-    `nft add chain ip sbnat post '{ type nat hook postrouting priority 100; }' && ` +
-    `nft add rule ip sbnat post ip saddr 127.0.0.1 ip daddr 127.0.0.1 udp dport ${TURN_PORT} snat to 127.0.0.2 && ` +
-    `exec "$0" "$@"`;
-  const r = spawnSync('unshare', ['--net', '--', 'sh', '-c', setup, process.execPath, ...process.argv.slice(1)], {
-    stdio: 'inherit', env: { ...process.env, SB_TURN_NETNS: '1' },
-  });
-  if (r.error || r.status === null) {
-    console.log(`FAIL private network namespace for the test -- ${r.error || r.signal}`);
-    console.log('0 passed, 1 failed');
-    process.exit(1);
-  }
-  process.exit(r.status);
-}
+runInPrivateNetns([
+  'nft add table ip sbnat',
+  "nft add chain ip sbnat post '{ type nat hook postrouting priority 100; }'",
+  `nft add rule ip sbnat post ip saddr 127.0.0.1 ip daddr 127.0.0.1 udp dport ${TURN_PORT} snat to 127.0.0.2`,
+]);
 
 const R = new Report();
 const args = parseArgs();

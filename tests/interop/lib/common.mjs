@@ -1,5 +1,6 @@
 // Shared helpers for the Node interop scripts: CLI parsing, check reporting, a watchdog,
-// timeouts and deterministic payloads.
+// timeouts, deterministic payloads and a private network namespace.
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { killAll } from './switchboard_proc.mjs';
@@ -138,4 +139,22 @@ export function describeMismatch(sent, got) {
     if (a[i] !== b[i]) return `first differing byte at ${i}: sent 0x${a[i].toString(16)}, got 0x${b[i].toString(16)}`;
   }
   return 'equal';
+}
+
+/// Runs this script again inside a private network namespace (unshare --net, as root) with
+/// loopback up and the shell commands `setup` run first, and exits with its status; inside the
+/// namespace (SB_IN_NETNS=1) it returns at once. The test then has a network of its own: no port
+/// clashes, and it may change nftables rules without touching the machine.
+export function runInPrivateNetns(setup = []) {
+  if (process.env.SB_IN_NETNS === '1') return;
+  const script = ['ip link set lo up', ...setup, 'exec "$0" "$@"'].join(' && ');
+  const r = spawnSync('unshare', ['--net', '--', 'sh', '-c', script, process.execPath, ...process.argv.slice(1)], {
+    stdio: 'inherit', env: { ...process.env, SB_IN_NETNS: '1' },
+  });
+  if (r.error || r.status === null) {
+    console.log(`FAIL private network namespace for the test -- ${r.error || r.signal}`);
+    console.log('0 passed, 1 failed');
+    process.exit(1);
+  }
+  process.exit(r.status);
 }
