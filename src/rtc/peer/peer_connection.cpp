@@ -38,37 +38,57 @@ std::string PeerConnection::describe(const std::string& setup) {
     d.ice_pwd = ice_.local_pwd();
     d.fingerprint = cert_->fingerprint();
     d.setup = setup;
+    d.mid = mid_;
     d.max_message_size = options_.max_message_size;
     d.ice_lite = options_.ice_lite;
     for (const auto& c : ice_.local_candidates()) d.candidates.push_back(c.to_sdp());
+    if (setup != "actpass") {
+        d.rejected = rejected_;
+        d.application_index = application_index_;
+    }
     return sdp::write(d);
 }
 
 std::string PeerConnection::create_offer(std::int64_t now_ms) {
-    offerer_ = true;
-    ice_.set_role(ice::Role::Controlling);
+    if (!have_remote_) {
+        offerer_ = true;
+        ice_.set_role(ice::Role::Controlling);
+    }
+    offer_pending_ = true;
+    answer_pending_ = false;
     ice_.end_of_local_candidates(now_ms);
     if (state_ == PeerState::New) set_state(PeerState::Connecting);
+    rejected_.clear();
     return describe("actpass");
 }
 
 std::string PeerConnection::create_answer(std::int64_t now_ms) {
-    if (!have_remote_ || offerer_) return {};
+    if (!answer_pending_) return {};
+    answer_pending_ = false;
     ice_.end_of_local_candidates(now_ms);
     if (state_ == PeerState::New) set_state(PeerState::Connecting);
-    // The answerer picks the DTLS role; active (client) is what browsers do too.
-    dtls_client_ = true;
-    return describe("active");
+    // The first answerer picks the DTLS role; active (client) is what browsers do too.
+    if (!roles_set_) {
+        dtls_client_ = true;
+        roles_set_ = true;
+    }
+    return describe(dtls_client_ ? "active" : "passive");
 }
 
 std::string PeerConnection::set_remote_description(std::string_view text, std::int64_t now_ms) {
+    return set_remote_description(offer_pending_ ? SdpType::Answer : SdpType::Offer, text, now_ms);
+}
+
+std::string PeerConnection::set_remote_description(SdpType type, std::string_view text, std::int64_t now_ms) {
     sdp::Session s;
     sdp::Error e;
     if (!sdp::parse(text, s, e) || !sdp::check_webrtc(s, e)) return sdp::describe(e);
     const sdp::Media* app = nullptr;
-    for (const auto& m : s.media)
-        if (m.kind == "application" && m.port != 0) {
-            app = &m;
+    std::size_t app_index = 0;
+    for (std::size_t i = 0; i < s.media.size(); ++i)
+        if (s.media[i].kind == "application" && s.media[i].port != 0) {
+            app = &s.media[i];
+            app_index = i;
             break;
         }
     if (!app) return "no data channel section (m=application) in the description";
@@ -78,21 +98,47 @@ std::string PeerConnection::set_remote_description(std::string_view text, std::i
     const std::string_view fp = app->fingerprint.empty() ? s.fingerprint : app->fingerprint;
     const std::string_view setup = app->setup.empty() ? s.setup : app->setup;
     if (hash != "sha-256") return "only sha-256 fingerprints are accepted";
-    // An offer from the peer if we have not offered (or start over), else the answer to ours.
-    const bool is_offer = !offerer_;
-    if (!is_offer) {
-        if (setup == "active") dtls_client_ = false;
-        else if (setup == "passive") dtls_client_ = true;
-        else return "an answer must say a=setup:active or a=setup:passive";
+    std::string fingerprint = "sha-256 ";
+    fingerprint += fp;
+    if (have_remote_ && fingerprint != remote_fingerprint_)
+        return "the peer's certificate changed: that needs a new connection";
+    if (type == SdpType::Answer) {
+        if (!offer_pending_) return "an answer without an offer of ours";
+        if (!roles_set_) {
+            if (setup == "active") dtls_client_ = false;
+            else if (setup == "passive") dtls_client_ = true;
+            else return "an answer must say a=setup:active or a=setup:passive";
+            roles_set_ = true;
+        }
+        offer_pending_ = false;
     } else {
-        ice_.set_role(s.ice_lite ? ice::Role::Controlling : ice::Role::Controlled);
+        // An offer crossing ours: ours is dropped (a native peer is the polite side).
+        offer_pending_ = false;
+        answer_pending_ = true;
+        if (!have_remote_) {
+            offerer_ = false;
+            ice_.set_role(s.ice_lite ? ice::Role::Controlling : ice::Role::Controlled);
+        }
+        mid_ = std::string(app->mid);
+        application_index_ = app_index;
+        rejected_.clear();
+        for (std::size_t i = 0; i < s.media.size(); ++i) {
+            if (i == app_index) continue;
+            const sdp::Media& m = s.media[i];
+            rejected_.push_back(sdp::RejectedSection{std::string(m.kind), std::string(m.proto),
+                                                     m.formats.empty() ? std::string("0") : std::string(m.formats[0]),
+                                                     std::string(m.mid)});
+        }
     }
     if (s.ice_lite) ice_.set_role(ice::Role::Controlling); // a lite peer never controls (RFC 8445 §6.1.1)
-    remote_fingerprint_ = "sha-256 ";
-    remote_fingerprint_ += fp;
+    const bool restart = have_remote_ && (ufrag != remote_ufrag_ || pwd != remote_pwd_);
+    if (restart && type == SdpType::Offer) ice_.restart(now_ms); // the peer restarts ICE: so do we
+    remote_fingerprint_ = std::move(fingerprint);
     remote_sctp_port_ = app->sctp_port ? app->sctp_port : 5000;
     remote_max_message_size_ = app->max_message_size ? app->max_message_size : 65536;
-    ice_.set_remote_credentials(std::string(ufrag), std::string(pwd));
+    remote_ufrag_ = std::string(ufrag);
+    remote_pwd_ = std::string(pwd);
+    ice_.set_remote_credentials(remote_ufrag_, remote_pwd_);
     have_remote_ = true;
     // The candidates in the description (the parser counts them; read them here).
     std::string_view rest = text;
@@ -199,6 +245,8 @@ void PeerConnection::pump_dtls(std::int64_t now) {
             so.max_message_size = options_.max_message_size;
             so.remote_max_message_size = remote_max_message_size_;
             sctp_ = std::make_unique<sctp::Association>(dtls_client_, so);
+            for (const auto& [id, o] : negotiated_) sctp_->add_negotiated_channel(id, o);
+            negotiated_.clear();
             sctp_->connect();
             sctp_tick_ = now;
             any = true;
@@ -309,6 +357,18 @@ int PeerConnection::create_data_channel(const sctp::ChannelOptions& options) {
     const int id = sctp_->open_channel(options);
     pump_dtls(now_);
     return id;
+}
+
+bool PeerConnection::add_negotiated_channel(std::uint16_t id, const sctp::ChannelOptions& options) {
+    if (sctp_) {
+        const bool ok = sctp_->add_negotiated_channel(id, options);
+        pump_dtls(now_);
+        return ok;
+    }
+    for (const auto& n : negotiated_)
+        if (n.first == id) return false;
+    negotiated_.emplace_back(id, options);
+    return true;
 }
 
 bool PeerConnection::send(std::uint16_t channel, std::span<const std::uint8_t> data, bool binary) {

@@ -7,6 +7,7 @@
 #include "rtc/dtls/transport.hpp"
 #include "rtc/ice/agent.hpp"
 #include "rtc/sctp/association.hpp"
+#include "rtc/sdp/writer.hpp"
 
 #include <cstdint>
 #include <deque>
@@ -14,6 +15,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace switchboard::rtc {
@@ -23,6 +25,8 @@ struct PeerOptions {
     std::uint32_t max_message_size = 256 * 1024;
     bool ice_lite = false; // a server's side: answer checks only
 };
+
+enum class SdpType : std::uint8_t { Offer, Answer };
 
 enum class PeerState : std::uint8_t { New, Connecting, Connected, Disconnected, Failed, Closed };
 
@@ -53,9 +57,15 @@ class PeerConnection {
 
     /// The offer (as the offerer: ICE controlling, DTLS role left to the answer).
     std::string create_offer(std::int64_t now_ms);
-    /// Applies the peer's offer or answer. Returns "" or the reason it was refused.
+    /// Applies the peer's offer or answer. Returns "" or the reason it was refused. Offers may
+    /// come again once connected (the peer renegotiates, or restarts ICE with new credentials):
+    /// audio and video sections in them are turned down in the answer, data stays where it is.
+    /// An offer that crosses ours wins (this side is the polite one of perfect negotiation).
+    std::string set_remote_description(SdpType type, std::string_view sdp, std::int64_t now_ms);
+    /// The same, an answer when our offer is outstanding and an offer otherwise.
     std::string set_remote_description(std::string_view sdp, std::int64_t now_ms);
-    /// The answer to the remote offer set before (ICE controlled, DTLS client: a=setup:active).
+    /// The answer to the remote offer set before (the first time ICE controlled and DTLS client,
+    /// a=setup:active; later the roles stay).
     std::string create_answer(std::int64_t now_ms);
     /// A trickled candidate ("candidate:..." or "a=candidate:..."); "" ends the peer's candidates.
     bool add_remote_candidate(std::string_view candidate, std::int64_t now_ms);
@@ -69,6 +79,9 @@ class PeerConnection {
 
     /// Opens a data channel once connected (-1 before, or when out of ids).
     int create_data_channel(const sctp::ChannelOptions& options);
+    /// A channel agreed out of band (negotiated: true in the browser API) with the same id on
+    /// both sides; may be added before connecting. ChannelOpen comes when it is usable.
+    bool add_negotiated_channel(std::uint16_t id, const sctp::ChannelOptions& options);
     bool send(std::uint16_t channel, std::span<const std::uint8_t> data, bool binary);
     std::size_t buffered_amount(std::uint16_t channel) const;
     void close_channel(std::uint16_t channel);
@@ -95,6 +108,12 @@ class PeerConnection {
     std::unique_ptr<dtls::Transport> dtls_;
     std::unique_ptr<sctp::Association> sctp_;
     bool offerer_ = false, have_remote_ = false, dtls_client_ = false;
+    bool offer_pending_ = false, answer_pending_ = false, roles_set_ = false;
+    std::string remote_ufrag_, remote_pwd_;
+    std::string mid_ = "0";
+    std::vector<sdp::RejectedSection> rejected_; // of the remote offer, for the answer
+    std::size_t application_index_ = 0;
+    std::vector<std::pair<std::uint16_t, sctp::ChannelOptions>> negotiated_; // until SCTP exists
     std::string remote_fingerprint_;
     std::uint16_t remote_sctp_port_ = 5000;
     std::uint32_t remote_max_message_size_ = 65536;

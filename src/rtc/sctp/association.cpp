@@ -213,6 +213,11 @@ void Association::on_notification(const std::uint8_t* data, std::size_t size) {
             if (!connected_) {
                 connected_ = true;
                 emit(Event{Event::Kind::Connected, 0, false, {}, {}});
+                for (auto& [id, c] : channels_)
+                    if (c.negotiated && c.state == ChannelState::Connecting) {
+                        c.state = ChannelState::Open;
+                        emit(Event{Event::Kind::ChannelOpen, id, false, {}, {}});
+                    }
             }
         } else if (n.sn_assoc_change.sac_state == SCTP_COMM_LOST || n.sn_assoc_change.sac_state == SCTP_CANT_STR_ASSOC ||
                    n.sn_assoc_change.sac_state == SCTP_SHUTDOWN_COMP) {
@@ -300,6 +305,18 @@ int Association::open_channel(const ChannelOptions& options) {
     queue_.push_back(Pending{id, ppid::kDcep, std::move(open)});
     flush();
     return id;
+}
+
+bool Association::add_negotiated_channel(std::uint16_t id, const ChannelOptions& options) {
+    if (closed_ || id >= kMaxStreams || channels_.count(id)) return false;
+    Channel c;
+    c.id = id;
+    c.options = options;
+    c.negotiated = true;
+    c.state = connected_ ? ChannelState::Open : ChannelState::Connecting;
+    channels_.emplace(id, std::move(c));
+    if (connected_) emit(Event{Event::Kind::ChannelOpen, id, false, {}, {}});
+    return true;
 }
 
 bool Association::send(std::uint16_t channel, std::span<const std::uint8_t> data, bool binary) {

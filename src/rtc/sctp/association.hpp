@@ -40,6 +40,7 @@ struct Channel {
     ChannelOptions options;
     ChannelState state = ChannelState::Connecting;
     std::size_t buffered = 0; // bytes queued here, not yet taken by SCTP
+    bool negotiated = false;  // agreed out of band: no DCEP
 };
 
 struct Event {
@@ -76,6 +77,9 @@ class Association {
     /// Opens a channel (DATA_CHANNEL_OPEN); it is usable once ChannelOpen arrives for its id.
     /// Returns the id, or -1 when not connected or out of ids.
     int open_channel(const ChannelOptions& options);
+    /// A channel both sides set up out of band (negotiated, the same id on both): no DCEP; it
+    /// opens with the association. False if the id is taken or out of range.
+    bool add_negotiated_channel(std::uint16_t id, const ChannelOptions& options);
     /// Queues one message. False when the channel is not open or the message is larger than the
     /// peer accepts. Empty messages are sent as WebRTC's "empty" PPIDs.
     bool send(std::uint16_t channel, std::span<const std::uint8_t> data, bool binary);

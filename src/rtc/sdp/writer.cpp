@@ -1,5 +1,7 @@
 #include "rtc/sdp/writer.hpp"
 
+#include <algorithm>
+
 namespace switchboard::rtc::sdp {
 
 std::string write(const ApplicationDescription& d) {
@@ -18,18 +20,32 @@ std::string write(const ApplicationDescription& d) {
     line("a=group:BUNDLE ", d.mid);
     line("a=msid-semantic: WMS");
     if (d.ice_lite) line("a=ice-lite");
+    auto transport = [&] {
+        line("a=ice-ufrag:", d.ice_ufrag);
+        line("a=ice-pwd:", d.ice_pwd);
+        line("a=ice-options:trickle");
+        line("a=fingerprint:", d.fingerprint);
+        line("a=setup:", d.setup);
+    };
+    auto rejected = [&](const RejectedSection& r) {
+        // Port 0 rejects it (RFC 8829 §5.3.1); outside the BUNDLE group, no direction to agree on.
+        line("m=", r.kind + " 0 " + r.proto + " ", r.format.empty() ? "0" : r.format);
+        line("c=IN IP4 0.0.0.0");
+        transport();
+        line("a=mid:", r.mid);
+        line("a=inactive");
+    };
+    const std::size_t app_at = std::min(d.application_index, d.rejected.size());
+    for (std::size_t i = 0; i < app_at; ++i) rejected(d.rejected[i]);
     line("m=application 9 UDP/DTLS/SCTP webrtc-datachannel");
     line("c=IN IP4 0.0.0.0");
     for (const auto& c : d.candidates) line("a=", c);
     if (d.end_of_candidates) line("a=end-of-candidates");
-    line("a=ice-ufrag:", d.ice_ufrag);
-    line("a=ice-pwd:", d.ice_pwd);
-    line("a=ice-options:trickle");
-    line("a=fingerprint:", d.fingerprint);
-    line("a=setup:", d.setup);
+    transport();
     line("a=mid:", d.mid);
     line("a=sctp-port:", std::to_string(d.sctp_port));
     line("a=max-message-size:", std::to_string(d.max_message_size));
+    for (std::size_t i = app_at; i < d.rejected.size(); ++i) rejected(d.rejected[i]);
     return s;
 }
 

@@ -1,12 +1,21 @@
 #pragma once
-// Writing SDP: the descriptions a native peer offers or answers. Today one data-channel section
-// (m=application, UDP/DTLS/SCTP) with ICE and DTLS attributes, as JSEP (RFC 8829 §5.2) lays it
-// out; what it writes parses with sdp::parse() and passes check_webrtc().
+// Writing SDP: the descriptions a native peer offers or answers: one data-channel section
+// (m=application, UDP/DTLS/SCTP) with ICE and DTLS attributes, as JSEP (RFC 8829 §5.2, §5.3)
+// lays it out, and in answers a rejected section (port 0) for each audio/video section of the
+// offer, in the offer's order; what it writes parses with sdp::parse() and passes check_webrtc().
 #include <cstdint>
 #include <string>
 #include <vector>
 
 namespace switchboard::rtc::sdp {
+
+/// An m-section of the offer that the answer turns down (a data-only peer receives no media).
+struct RejectedSection {
+    std::string kind;   // "audio", "video", ...
+    std::string proto;  // as offered
+    std::string format; // the first format offered (an m-line needs one)
+    std::string mid;
+};
 
 struct ApplicationDescription {
     std::uint64_t session_id = 0;    // o= line; random per peer connection
@@ -20,6 +29,10 @@ struct ApplicationDescription {
     bool ice_lite = false;
     std::vector<std::string> candidates; // "candidate:..." attribute values, already formatted
     bool end_of_candidates = false;
+    /// Answers only: the offer's other sections, each with its place among all of them;
+    /// `application_index` is where the data-channel section goes.
+    std::vector<RejectedSection> rejected;
+    std::size_t application_index = 0;
 };
 
 std::string write(const ApplicationDescription& d);

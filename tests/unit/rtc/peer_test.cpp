@@ -1,4 +1,5 @@
 #include "rtc/peer/peer_connection.hpp"
+#include "rtc/sdp/sdp.hpp"
 
 #include <gtest/gtest.h>
 
@@ -112,4 +113,104 @@ TEST(PeerConnectionTest, AWrongFingerprintFailsTheConnection) {
     ASSERT_EQ(p.a.set_remote_description(p.b.create_answer(now_ms()), now_ms()), "");
     EXPECT_TRUE(p.run_until([&] { return p.b.state() == PeerState::Failed; }, 5000)) << p.b.error();
     EXPECT_NE(p.a.state(), PeerState::Connected);
+}
+
+TEST(PeerConnectionTest, NegotiatedChannelsOpenOnBothSidesWithoutDcep) {
+    Pair p;
+    sctp::ChannelOptions o;
+    o.label = "switchboard";
+    ASSERT_TRUE(p.a.add_negotiated_channel(0, o));
+    ASSERT_TRUE(p.b.add_negotiated_channel(0, o));
+    EXPECT_FALSE(p.a.add_negotiated_channel(0, o)) << "an id is taken once";
+    p.connect();
+    ASSERT_TRUE(p.run_until([&] { return !Pair::of(p.ea, PeerEvent::Kind::ChannelOpen).empty() &&
+                                         !Pair::of(p.eb, PeerEvent::Kind::ChannelOpen).empty(); }));
+    EXPECT_EQ(Pair::of(p.ea, PeerEvent::Kind::ChannelOpen)[0].channel, 0);
+    EXPECT_EQ(Pair::of(p.eb, PeerEvent::Kind::ChannelOpen)[0].label, "switchboard");
+    const std::string hello = "hello";
+    ASSERT_TRUE(p.b.send(0, {reinterpret_cast<const std::uint8_t*>(hello.data()), hello.size()}, false));
+    ASSERT_TRUE(p.run_until([&] { return !Pair::of(p.ea, PeerEvent::Kind::Message).empty(); }));
+    const auto m = Pair::of(p.ea, PeerEvent::Kind::Message)[0];
+    EXPECT_EQ(std::string(m.data.begin(), m.data.end()), "hello");
+    // A channel opened with DCEP afterwards does not take id 0 (the DTLS client opens even ids).
+    o.label = "more";
+    const int id = p.b.create_data_channel(o);
+    EXPECT_GT(id, 0);
+    EXPECT_EQ(id % 2, 0);
+}
+
+namespace {
+
+// An offer as a browser in a call makes it: audio and video before the data section.
+std::string with_media(const std::string& offer) {
+    const auto at = offer.find("m=application");
+    std::string transport;
+    for (const char* key : {"a=ice-ufrag:", "a=ice-pwd:", "a=fingerprint:", "a=setup:"}) {
+        const auto k = offer.find(key);
+        transport += offer.substr(k, offer.find("\r\n", k) + 2 - k);
+    }
+    std::string media = "m=audio 9 UDP/TLS/RTP/SAVPF 111 0\r\nc=IN IP4 0.0.0.0\r\n" + transport +
+                        "a=mid:a\r\na=sendrecv\r\na=msid:s1 t1\r\na=rtcp-mux\r\na=rtpmap:111 opus/48000/2\r\n"
+                        "a=rtpmap:0 PCMU/8000\r\na=ssrc:1111 cname:x\r\n"
+                        "m=video 9 UDP/TLS/RTP/SAVPF 96\r\nc=IN IP4 0.0.0.0\r\n" + transport +
+                        "a=mid:v\r\na=sendrecv\r\na=msid:s1 t2\r\na=rtcp-mux\r\na=rtpmap:96 VP8/90000\r\n"
+                        "a=ssrc:2222 cname:x\r\n";
+    std::string out = offer.substr(0, at) + media + offer.substr(at);
+    const auto g = out.find("a=group:BUNDLE 0");
+    out.replace(g, 16, "a=group:BUNDLE a v 0");
+    return out;
+}
+
+} // namespace
+
+TEST(PeerConnectionTest, AnOfferWithAudioAndVideoIsAnsweredWithThemTurnedDownInOrder) {
+    Pair p;
+    p.a.add_local_address(p.aa, now_ms());
+    p.b.add_local_address(p.ba, now_ms());
+    const std::string offer = with_media(p.a.create_offer(now_ms()));
+    ASSERT_EQ(p.b.set_remote_description(SdpType::Offer, offer, now_ms()), "");
+    const std::string answer = p.b.create_answer(now_ms());
+    sdp::Session s;
+    sdp::Error e;
+    ASSERT_TRUE(sdp::parse(answer, s, e)) << sdp::describe(e);
+    ASSERT_TRUE(sdp::check_webrtc(s, e)) << sdp::describe(e) << "\n" << answer;
+    ASSERT_EQ(s.media.size(), 3u);
+    EXPECT_EQ(s.media[0].kind, "audio");
+    EXPECT_EQ(s.media[0].port, 0);
+    EXPECT_EQ(s.media[0].mid, "a");
+    EXPECT_EQ(s.media[0].formats.at(0), "111");
+    EXPECT_EQ(s.media[1].kind, "video");
+    EXPECT_EQ(s.media[1].port, 0);
+    EXPECT_EQ(s.media[1].mid, "v");
+    EXPECT_EQ(s.media[2].kind, "application");
+    EXPECT_NE(s.media[2].port, 0);
+    EXPECT_EQ(s.media[2].mid, "0");
+    EXPECT_EQ(s.bundle, std::vector<std::string_view>{"0"}) << "turned-down sections leave the bundle";
+    EXPECT_FALSE(sdp::sends_media(s));
+}
+
+TEST(PeerConnectionTest, ThePeerRenegotiatingWithMediaKeepsTheDataFlowing) {
+    Pair p;
+    sctp::ChannelOptions o;
+    o.label = "switchboard";
+    p.a.add_negotiated_channel(0, o);
+    p.b.add_negotiated_channel(0, o);
+    p.connect(); // a offers, b answers (b is the DTLS client)
+    ASSERT_TRUE(p.run_until([&] { return !Pair::of(p.eb, PeerEvent::Kind::ChannelOpen).empty(); }));
+    // b renegotiates (say it started a camera): a answers, keeping its DTLS role (passive).
+    const std::string reoffer = with_media(p.b.create_offer(now_ms()));
+    ASSERT_EQ(p.a.set_remote_description(SdpType::Offer, reoffer, now_ms()), "");
+    const std::string answer = p.a.create_answer(now_ms());
+    EXPECT_NE(answer.find("a=setup:passive"), std::string::npos);
+    EXPECT_NE(answer.find("m=audio 0 "), std::string::npos);
+    ASSERT_EQ(p.b.set_remote_description(SdpType::Answer, answer, now_ms()), "");
+    const std::string hi = "still here";
+    ASSERT_TRUE(p.a.send(0, {reinterpret_cast<const std::uint8_t*>(hi.data()), hi.size()}, false));
+    ASSERT_TRUE(p.run_until([&] { return !Pair::of(p.eb, PeerEvent::Kind::Message).empty(); }));
+    EXPECT_EQ(p.a.state(), PeerState::Connected);
+    EXPECT_EQ(p.b.state(), PeerState::Connected);
+    // A new certificate in a later offer is refused: it cannot be the same peer.
+    PeerConnection other(PeerOptions{}, 9);
+    std::string stranger = with_media(other.create_offer(now_ms()));
+    EXPECT_NE(p.a.set_remote_description(SdpType::Offer, stranger, now_ms()), "");
 }
