@@ -1,5 +1,6 @@
 // switchboard: the command-line entry point.
 #include "app/config.hpp"
+#include "app/file_tool.hpp"
 #include "app/peer_tool.hpp"
 #include "app/server.hpp"
 #include "app/version.hpp"
@@ -25,6 +26,8 @@ constexpr const char* kUsage =
     "Commands:\n"
     "  serve     run the server (see 'switchboard serve --help')\n"
     "  token     print a connection or subscription token (see 'switchboard token --help')\n"
+    "  send      send a file peer to peer through a room (see 'switchboard send --help')\n"
+    "  receive   receive a file sent through a room (see 'switchboard receive --help')\n"
     "  peer      a native WebRTC data-channel peer signalled over stdin/stdout (interop tests)\n"
     "  version   print the version\n";
 
@@ -207,6 +210,8 @@ int main(int argc, char** argv) {
     std::string cmd = argv[1];
     if (cmd == "serve") return serve(argc - 2, argv + 2);
     if (cmd == "token") return token(argc - 2, argv + 2);
+    if (cmd == "send") return switchboard::app::send_tool(argc - 2, argv + 2);
+    if (cmd == "receive") return switchboard::app::receive_tool(argc - 2, argv + 2);
     if (cmd == "peer") return switchboard::app::peer_tool(argc - 2, argv + 2);
     if (cmd == "version" || cmd == "--version") {
         std::printf("switchboard %s\n", switchboard::app::kVersion);

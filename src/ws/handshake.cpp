@@ -118,4 +118,93 @@ HandshakeResult accept_handshake(const http::RequestHead& req, const HandshakeCo
     return r;
 }
 
+std::string client_key(const std::uint8_t (&nonce)[16]) { return base64(nonce, 16); }
+
+std::string client_request(std::string_view host, std::string_view path, std::string_view key,
+                           std::string_view subprotocol) {
+    std::string r = "GET ";
+    r += path.empty() ? std::string_view("/") : path;
+    r += " HTTP/1.1\r\nHost: ";
+    r += host;
+    r += "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ";
+    r += key;
+    r += "\r\n";
+    if (!subprotocol.empty()) {
+        r += "Sec-WebSocket-Protocol: ";
+        r += subprotocol;
+        r += "\r\n";
+    }
+    r += "\r\n";
+    return r;
+}
+
+namespace {
+
+bool has_token(std::string_view list, std::string_view token) {
+    while (!list.empty()) {
+        const auto comma = list.find(',');
+        if (iequals(trim_ows(list.substr(0, comma)), token)) return true;
+        if (comma == std::string_view::npos) break;
+        list.remove_prefix(comma + 1);
+    }
+    return false;
+}
+
+} // namespace
+
+ClientHandshake read_response(std::string_view bytes, std::string_view key) {
+    static constexpr std::size_t kMaxHead = 16 * 1024;
+    ClientHandshake r;
+    const auto end = bytes.find("\r\n\r\n");
+    if (end == std::string_view::npos) {
+        if (bytes.size() > kMaxHead) {
+            r.status = ClientHandshake::Status::Refused;
+            r.reason = "the server's response head is over 16 KiB";
+        }
+        return r;
+    }
+    r.head_size = end + 4;
+    r.status = ClientHandshake::Status::Refused;
+    std::string_view head = bytes.substr(0, end + 2);
+    const auto eol = head.find("\r\n");
+    const std::string_view status_line = head.substr(0, eol);
+    head.remove_prefix(eol + 2);
+    if (status_line.substr(0, 9) != "HTTP/1.1 " || status_line.size() < 12) {
+        r.reason = "not an HTTP/1.1 response";
+        return r;
+    }
+    for (char c : status_line.substr(9, 3)) {
+        if (c < '0' || c > '9') {
+            r.reason = "bad HTTP status line";
+            return r;
+        }
+        r.http_status = r.http_status * 10 + (c - '0');
+    }
+    if (r.http_status != 101) {
+        r.reason = "the server answered " + std::string(status_line.substr(9)) + " instead of switching to WebSocket";
+        return r;
+    }
+    bool upgrade = false, connection = false, accept = false;
+    while (!head.empty()) {
+        const auto e = head.find("\r\n");
+        const std::string_view line = head.substr(0, e);
+        head.remove_prefix(e + 2);
+        const auto colon = line.find(':');
+        if (colon == std::string_view::npos) continue;
+        const std::string_view name = line.substr(0, colon), value = trim_ows(line.substr(colon + 1));
+        if (iequals(name, "upgrade")) upgrade = iequals(value, "websocket");
+        else if (iequals(name, "connection")) connection = has_token(value, "upgrade");
+        else if (iequals(name, "sec-websocket-accept")) accept = value == accept_key(key);
+        else if (iequals(name, "sec-websocket-protocol")) r.subprotocol = std::string(value);
+        else if (iequals(name, "sec-websocket-extensions")) {
+            r.reason = "the server chose an extension this client did not offer";
+            return r;
+        }
+    }
+    if (!upgrade || !connection) r.reason = "the 101 response lacks Upgrade: websocket / Connection: Upgrade";
+    else if (!accept) r.reason = "Sec-WebSocket-Accept does not match the key";
+    else r.status = ClientHandshake::Status::Accepted;
+    return r;
+}
+
 } // namespace switchboard::ws

@@ -4,6 +4,7 @@
 #include "http/request.hpp"
 #include "ws/deflate.hpp"
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -32,5 +33,27 @@ HandshakeResult accept_handshake(const http::RequestHead& req, const HandshakeCo
 
 /// base64(SHA-1(key + GUID)) per §4.2.2.
 std::string accept_key(std::string_view client_key);
+
+// ---- The client side (§4.1), for native clients ----
+
+/// The Sec-WebSocket-Key for 16 nonce bytes.
+std::string client_key(const std::uint8_t (&nonce)[16]);
+
+/// The upgrade request for `path` on `host` ("name:port" as the Host header wants it).
+std::string client_request(std::string_view host, std::string_view path, std::string_view key,
+                           std::string_view subprotocol);
+
+struct ClientHandshake {
+    enum class Status : std::uint8_t { Incomplete, Accepted, Refused };
+    Status status = Status::Incomplete;
+    std::size_t head_size = 0; // bytes of the response head (frames may follow in the same read)
+    int http_status = 0;
+    std::string reason;        // why it was refused
+    std::string subprotocol;
+};
+
+/// Reads the server's response to client_request(): a 101 with the matching
+/// Sec-WebSocket-Accept, or why not. At most 16 KiB of head.
+ClientHandshake read_response(std::string_view bytes, std::string_view key);
 
 } // namespace switchboard::ws

@@ -34,8 +34,10 @@ bool Parser::begin_frame(ParserSink& sink) {
     default:
         return fail(sink, close_code::kProtocolError, "reserved opcode"), false;
     }
-    // RFC 6455 §5.1: a server MUST close the connection on an unmasked client frame.
-    if (!(b1 & 0x80)) return fail(sink, close_code::kProtocolError, "client frame not masked"), false;
+    // RFC 6455 §5.1: a server MUST close the connection on an unmasked client frame, a client
+    // on a masked server frame.
+    if (from_server_ && (b1 & 0x80)) return fail(sink, close_code::kProtocolError, "server frame masked"), false;
+    if (!from_server_ && !(b1 & 0x80)) return fail(sink, close_code::kProtocolError, "client frame not masked"), false;
     std::uint8_t len7 = b1 & 0x7F;
     std::uint64_t len = len7;
     std::size_t p = 2;
@@ -50,7 +52,8 @@ bool Parser::begin_frame(ParserSink& sink) {
         if (len >> 63) return fail(sink, close_code::kProtocolError, "64-bit length has its top bit set"), false;
         if (len <= 0xFFFF) return fail(sink, close_code::kProtocolError, "length not minimally encoded"), false;
     }
-    std::memcpy(mask_, hdr_ + p, 4);
+    if (from_server_) std::memset(mask_, 0, 4); // XOR with zeros: the payload as sent
+    else std::memcpy(mask_, hdr_ + p, 4);
     mask_phase_ = 0;
     frame_op_ = op;
 

@@ -33,6 +33,7 @@ class ParserSink {
 struct ParserLimits {
     std::uint64_t max_message_size = 16 * 1024 * 1024;
     bool allow_rsv1 = false; // permessage-deflate negotiated
+    bool from_server = false; // a client's parser: frames must come unmasked (§5.1)
 };
 
 /// Not thread-safe; one per connection. After an error or a close frame it ignores input.
@@ -44,6 +45,7 @@ class Parser {
         max_message_size_ = limits.max_message_size > 0xFFFFFFFFu ? 0xFFFFFFFFu
                                                                  : static_cast<std::uint32_t>(limits.max_message_size);
         allow_rsv1_ = limits.allow_rsv1;
+        from_server_ = limits.from_server;
     }
 
     /// Consumes all of `bytes` (unmasking in place).
@@ -78,6 +80,7 @@ class Parser {
     bool in_payload_ = false;
     bool in_message_ = false;
     bool compressed_ = false;
+    bool from_server_ = false;
     bool stopped_ = false;
     bool allow_rsv1_ = false;
 };

@@ -92,6 +92,9 @@ class PeerConnection {
     const std::string& error() const noexcept { return error_; }
     const std::string& fingerprint() const noexcept { return cert_->fingerprint(); }
     bool sctp_open() const noexcept { return sctp_ && sctp_->connected(); }
+    /// The data section's mid and place among the m-lines (what trickled candidates name).
+    const std::string& mid() const noexcept { return mid_; }
+    std::size_t mline_index() const noexcept { return application_index_; }
 
   private:
     std::string describe(const std::string& setup);
