@@ -105,6 +105,9 @@ class SWITCHBOARD_API Client {
     /// hash matched; an existing name gets " (1)"...). Without it incoming files are refused.
     void accept_files(const std::string& directory);
     void cancel_file(const std::string& id);
+    /// True when no transfer is running and every final word (the receiver's hash
+    /// confirmation, a cancel) has been delivered: poll until then before exiting.
+    bool settled() const;
 
     // Callbacks, made from poll().
     std::function<void(const Participant&)> on_participant_joined;

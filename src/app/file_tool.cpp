@@ -13,6 +13,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <map>
 #include <string>
 
@@ -148,7 +149,7 @@ std::string who(const Client& c, const std::string& sid) {
 
 // Connects, joins, and runs `client` until `finished` says so, the deadline passes, Ctrl-C, or
 // the server connection ends. Returns the exit status.
-int run(Client& client, const Args& a, const std::function<int()>& finished) {
+int run(Client& client, const Args& a, const char* waiting_for, const std::function<int()>& finished) {
     std::signal(SIGINT, [](int) { g_interrupted = 1; });
     std::signal(SIGTERM, [](int) { g_interrupted = 1; });
     if (std::string err = client.connect(); !err.empty()) {
@@ -159,9 +160,14 @@ int run(Client& client, const Args& a, const std::function<int()>& finished) {
         std::fprintf(stderr, "switchboard: %s\n", err.c_str());
         return 1;
     }
+    if (!a.quiet) std::fprintf(stderr, "In room %s, waiting for %s (Ctrl-C to stop)\n", a.room.c_str(), waiting_for);
     const auto start = std::chrono::steady_clock::now();
     while (true) {
-        if (int status = finished(); status >= 0) return status;
+        if (int status = finished(); status >= 0) {
+            // Deliver our last word (the hash confirmation) before leaving, for a few seconds at most.
+            for (int i = 0; i < 60 && !client.settled() && client.poll(50);) ++i;
+            return status;
+        }
         if (g_interrupted) {
             std::fprintf(stderr, "\nswitchboard: interrupted\n");
             return 130;
@@ -227,8 +233,7 @@ int send_tool(int argc, char** argv) {
         std::fprintf(stderr, "switchboard send: %s to %s failed: %s\n", t.name.c_str(), who(client, t.sid).c_str(), reason.c_str());
     };
     client.on_left = [&](const std::string& cause) { std::fprintf(stderr, "switchboard send: out of the room (%s)\n", cause.c_str()); };
-    if (!a.quiet) std::fprintf(stderr, "Waiting in room %s for receivers (Ctrl-C to stop)\n", a.room.c_str());
-    return run(client, a, [&] {
+    return run(client, a, "receivers", [&] {
         if (outcome.empty()) return -1;
         int done = 0;
         for (const auto& [id, o] : outcome) {
@@ -280,8 +285,7 @@ int receive_tool(int argc, char** argv) {
         std::fprintf(stderr, "switchboard receive: out of the room (%s)\n", cause.c_str());
         status = 1;
     };
-    if (!a.quiet) std::fprintf(stderr, "Waiting in room %s for a file (Ctrl-C to stop)\n", a.room.c_str());
-    return run(client, a, [&] { return status; });
+    return run(client, a, "a file", [&] { return status; });
 }
 
 } // namespace switchboard::app

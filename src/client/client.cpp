@@ -532,6 +532,8 @@ void Client::close_channel(const std::string& s, int channel) {
         p->pc->close_channel(static_cast<std::uint16_t>(channel));
 }
 
+bool Client::settled() const { return impl_->settled(); }
+
 std::string Client::send_file(const std::string& s, const std::string& path) { return impl_->start_send(s, path); }
 void Client::accept_files(const std::string& directory) { impl_->accept_dir = directory.empty() ? "." : directory; }
 

@@ -40,6 +40,9 @@ struct Client::Impl {
         std::uint64_t read = 0; // sender: bytes handed to the channel
         std::string part;       // receiver: the file being written
         std::int64_t last_progress = 0;
+        // Our last word (ack, cancel, close) is on its way: until the channel has closed on
+        // both sides, leaving now could lose it (the peer would see us leave instead).
+        bool closing = false;
     };
 
     Client& self;
@@ -88,6 +91,7 @@ struct Client::Impl {
     void fail_transfers_of(const std::string& sid, const std::string& reason);
     Transfer* transfer_on(const std::string& sid, std::uint16_t channel);
     void progress(Transfer& t, std::int64_t now, bool force);
+    bool settled() const;
 };
 
 std::int64_t client_now_ms();

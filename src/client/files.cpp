@@ -56,6 +56,7 @@ void Client::Impl::fail_transfer(Transfer& t, const std::string& reason, bool te
     if (auto it = peers.find(t.info.sid); it != peers.end() && it->second.connected && !it->second.failed) {
         if (tell_peer) it->second.pc->send(t.channel, bytes_of(client::encode_cancel()), false);
         it->second.pc->close_channel(t.channel);
+        t.closing = true;
     }
     const FileTransferInfo info = t.info;
     if (self.on_file_failed) self.on_file_failed(info, reason);
@@ -63,7 +64,16 @@ void Client::Impl::fail_transfer(Transfer& t, const std::string& reason, bool te
 
 void Client::Impl::fail_transfers_of(const std::string& peer, const std::string& reason) {
     for (auto& [id, t] : transfers)
-        if (t.info.sid == peer) fail_transfer(t, reason, false);
+        if (t.info.sid == peer) {
+            fail_transfer(t, reason, false);
+            t.closing = false; // the peer is gone: nothing more can reach it
+        }
+}
+
+bool Client::Impl::settled() const {
+    for (const auto& [id, t] : transfers)
+        if (t.closing || (t.state != State::Done && t.state != State::Failed)) return false;
+    return true;
 }
 
 std::string Client::Impl::start_send(const std::string& to, const std::string& file_path) {
@@ -148,6 +158,7 @@ bool Client::Impl::on_file_message(Peer& p, std::uint16_t channel, std::span<con
         std::fclose(t->file);
         t->file = nullptr;
         p.pc->close_channel(channel);
+        t->closing = true;
         progress(*t, now, true);
         if (self.on_file_done) self.on_file_done(t->info);
         return true;
@@ -182,6 +193,7 @@ bool Client::Impl::on_file_message(Peer& p, std::uint16_t channel, std::span<con
         const bool ok = got == t->info.sha256 && std::fclose(t->file) == 0;
         t->file = nullptr;
         p.pc->send(channel, bytes_of(client::encode_ack(ok, got)), false);
+        t->closing = true; // the sender closes the channel once it has the ack
         if (!ok) return fail_transfer(*t, "hash mismatch: the data that arrived hashes to " + got, false), true;
         if (std::rename(t->part.c_str(), t->info.path.c_str()) != 0)
             return fail_transfer(*t, t->info.path + ": " + std::strerror(errno), false), true;
@@ -193,6 +205,12 @@ bool Client::Impl::on_file_message(Peer& p, std::uint16_t channel, std::span<con
 }
 
 bool Client::Impl::on_file_channel_closed(Peer& p, std::uint16_t channel) {
+    for (auto& [id, done] : transfers)
+        if (done.info.sid == p.info.sid && done.channel == channel && done.closing &&
+            (done.state == State::Done || done.state == State::Failed)) {
+            done.closing = false;
+            return true;
+        }
     Transfer* t = transfer_on(p.info.sid, channel);
     if (!t) return false;
     fail_transfer(*t, t->info.sending ? "the receiver closed the transfer" : "the sender closed the transfer before the end",
