@@ -149,3 +149,10 @@ write(T, "expiry", rec(0, ALLOC) + rec(1, ALLOC) + rec(1, PERM) + bytes([3, 0x01
       + bytes([3, 0x02, 0x58]) + rec(1, PERM))
 write(T, "reservation", rec(0, EVEN) + rec(1, EVEN) + rec(0, ALLOC, 1))
 write(T, "tcp_client", rec(0, ALLOC, 4) + rec(1, ALLOC, 4) + rec(1, BIND, 4) + rec(2, b"x" * 5))
+
+# client_hub_fuzz: [flags][n][n split sizes][server bytes]; flags bit 0: after a valid 101
+T = "client_hub_fuzz"
+write(T, "reply_and_push", bytes([1, 1, 7]) + frame(1, b'{"id":1,"result":{"client":"c"}}\n{"push":"signal","room":"r"}', masked=False))
+write(T, "ping_then_close", bytes([1, 0]) + frame(9, b"hi", masked=False) + frame(8, struct.pack(">H", 4001) + b"bye", masked=False))
+write(T, "refused_upgrade", bytes([0, 0]) + b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n")
+write(T, "masked_server_frame", bytes([1, 0]) + frame(1, b"{}", masked=True))

@@ -214,3 +214,46 @@ TEST(Handshake, PermessageDeflateNegotiated) {
 
 } // namespace
 } // namespace switchboard::ws
+
+using switchboard::ws::client_key;
+using switchboard::ws::client_request;
+using switchboard::ws::ClientHandshake;
+using switchboard::ws::read_response;
+
+TEST(ClientHandshake, RequestAndTheRfcResponse) {
+    const std::uint8_t nonce[16] = {'t', 'h', 'e', ' ', 's', 'a', 'm', 'p', 'l', 'e', ' ', 'n', 'o', 'n', 'c', 'e'};
+    const std::string key = client_key(nonce);
+    EXPECT_EQ(key, "dGhlIHNhbXBsZSBub25jZQ=="); // RFC 6455 §1.3
+    const std::string req = client_request("server.example.com:80", "/chat", key, "chat");
+    EXPECT_EQ(req, "GET /chat HTTP/1.1\r\nHost: server.example.com:80\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                   "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                   "Sec-WebSocket-Protocol: chat\r\n\r\n");
+    const std::string resp = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: keep-alive, Upgrade\r\n"
+                             "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\nSec-WebSocket-Protocol: chat\r\n\r\nFRAMES";
+    EXPECT_EQ(read_response(resp.substr(0, 40), key).status, ClientHandshake::Status::Incomplete);
+    const ClientHandshake h = read_response(resp, key);
+    EXPECT_EQ(h.status, ClientHandshake::Status::Accepted) << h.reason;
+    EXPECT_EQ(h.head_size, resp.size() - 6);
+    EXPECT_EQ(h.subprotocol, "chat");
+}
+
+TEST(ClientHandshake, RefusalsSayWhy) {
+    const std::string key = "dGhlIHNhbXBsZSBub25jZQ==";
+    auto refused = [&](const std::string& resp) {
+        const ClientHandshake h = read_response(resp, key);
+        EXPECT_EQ(h.status, ClientHandshake::Status::Refused) << resp;
+        return h.reason;
+    };
+    EXPECT_NE(refused("HTTP/1.1 404 Not Found\r\n\r\n").find("404"), std::string::npos);
+    EXPECT_NE(refused("HTTP/1.1 101 OK\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: x\r\n\r\n").find("Accept"),
+              std::string::npos);
+    EXPECT_NE(refused("HTTP/1.1 101 OK\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n")
+                  .find("Upgrade"),
+              std::string::npos);
+    EXPECT_NE(refused("HTTP/1.1 101 OK\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: "
+                      "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\nSec-WebSocket-Extensions: permessage-deflate\r\n\r\n")
+                  .find("extension"),
+              std::string::npos);
+    EXPECT_NE(refused("SSH-2.0-OpenSSH\r\n\r\n").find("HTTP"), std::string::npos);
+    EXPECT_NE(refused(std::string(17000, 'x')).find("16 KiB"), std::string::npos);
+}
