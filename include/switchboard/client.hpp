@@ -35,6 +35,7 @@ struct ClientOptions {
     std::string token;      // connection token, when the server requires one
     std::string name;       // display name of an anonymous connection
     int timeout_ms = 10000; // for connect() and join()
+    bool relay_only = false; // reach peers only through the server's TURN relay (hides our addresses)
 };
 
 struct Participant {

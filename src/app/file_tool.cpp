@@ -40,6 +40,7 @@ constexpr const char* kCommonOptions =
     "  --room-token TOKEN room token, when the room requires one\n"
     "  --name NAME        the name others see\n"
     "  --timeout SECONDS  give up after this long (default: wait until done or interrupted)\n"
+    "  --relay            reach the others only through the server's TURN relay\n"
     "  --quiet            no progress\n";
 
 struct Args {
@@ -74,6 +75,7 @@ Args parse(int argc, char** argv, bool sending) {
             a.timeout = std::strtod(v.c_str(), &end);
             if (v.empty() || *end || a.timeout <= 0) a.error = "--timeout wants a number of seconds";
         } else if (k == "--quiet") a.quiet = true;
+        else if (k == "--relay") a.client.relay_only = true;
         else if (sending && a.file.empty() && !k.empty() && k[0] != '-') a.file = k;
         else a.error = "unknown argument '" + k + "'";
         if (!a.error.empty()) break;

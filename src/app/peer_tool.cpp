@@ -73,7 +73,8 @@ struct Hash {
 };
 
 constexpr const char* kUsage =
-    "Usage: switchboard peer (--offer | --answer) [--bind IP] [--label NAME] [--stun IP:PORT]\n\n"
+    "Usage: switchboard peer (--offer | --answer) [--bind IP] [--label NAME] [--stun IP:PORT]\n"
+    "                        [--turn USER:PASSWORD@IP:PORT]\n\n"
     "A native WebRTC data-channel peer for interop tests: signalling as JSON lines on\n"
     "stdin/stdout. With --offer it prints an offer and, once connected, opens a channel\n"
     "(--label, default \"native\"); with --answer it waits for an offer. Text messages are\n"
@@ -98,6 +99,15 @@ int peer_tool(int argc, char** argv) {
                 return 2;
             }
             options.stun_servers.push_back(*server);
+        } else if (a == "--turn" && i + 1 < argc) {
+            const std::string v = argv[++i];
+            const auto at = v.rfind('@'), colon = v.find(':');
+            auto server = at == std::string::npos ? std::nullopt : ice::Address::parse(v.substr(at + 1), 3478);
+            if (!server || colon == std::string::npos || colon > at) {
+                std::fprintf(stderr, "switchboard peer: --turn wants USER:PASSWORD@IP:PORT\n");
+                return 2;
+            }
+            options.turn_servers.push_back(ice::TurnServer{*server, v.substr(0, colon), v.substr(colon + 1, at - colon - 1)});
         }
         else {
             std::fputs(kUsage, a == "-h" || a == "--help" ? stdout : stderr);
@@ -221,6 +231,7 @@ int peer_tool(int argc, char** argv) {
                 static const char* names[] = {"new", "connecting", "connected", "disconnected", "failed", "closed"};
                 w.begin_object().key("event").string("state").key("state").string(names[static_cast<int>(e.state)]);
                 if (!pc.error().empty()) w.key("reason").string(pc.error());
+                if (e.state == rtc::PeerState::Connected) w.key("route").string(pc.route());
                 w.end_object();
                 if (e.state == rtc::PeerState::Connected && offer && !opened) {
                     rtc::sctp::ChannelOptions o;

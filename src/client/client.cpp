@@ -3,10 +3,12 @@
 #include "json/reader.hpp"
 #include "json/writer.hpp"
 
+#include <arpa/inet.h>
 #include <poll.h>
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <random>
 
 namespace switchboard {
@@ -142,6 +144,53 @@ void Client::Impl::send_candidate(Peer& p, const std::string& candidate) {
     signal(p.info.sid, "candidate", d);
 }
 
+// {"urls":[...],"username":...,"credential":...}: STUN for server-reflexive candidates, TURN over
+// UDP for relayed ones (TCP and TLS transports to the server are not spoken here).
+void Client::Impl::add_ice_server(json::Value server) {
+    std::vector<std::string> urls;
+    std::string username, credential;
+    json::for_each_member(server, [&](std::string_view k, json::Value v) {
+        if (json::key_is(k, "username")) json::get_string(v, username);
+        else if (json::key_is(k, "credential")) json::get_string(v, credential);
+        else if (json::key_is(k, "urls")) {
+            std::string u;
+            if (json::get_string(v, u)) urls.push_back(u);
+            else json::for_each_element(v, [&](json::Value e) {
+                if (json::get_string(e, u)) urls.push_back(u);
+            });
+        }
+    });
+    for (const std::string& url : urls) {
+        const bool turn = url.rfind("turn:", 0) == 0, stun = url.rfind("stun:", 0) == 0;
+        if (!turn && !stun) continue;
+        std::string rest = url.substr(5);
+        if (const auto q = rest.find('?'); q != std::string::npos) {
+            if (turn && rest.find("transport=udp", q) == std::string::npos) continue;
+            rest.resize(q);
+        }
+        std::string h = rest;
+        std::uint16_t p = 3478;
+        if (const auto colon = rest.rfind(':'); colon != std::string::npos && rest.find(']') == std::string::npos) {
+            h = rest.substr(0, colon);
+            p = static_cast<std::uint16_t>(std::atoi(rest.c_str() + colon + 1));
+        }
+        auto address = ice::Address::parse(h, p);
+        if (!address) { // a name: the first IPv4 address it has
+            std::vector<sockaddr_storage> found;
+            if (!net::resolve(h, p, found).empty()) continue;
+            for (const auto& ss : found)
+                if (ss.ss_family == AF_INET) {
+                    const auto* sin = reinterpret_cast<const sockaddr_in*>(&ss);
+                    address = ice::Address::v4(ntohl(sin->sin_addr.s_addr), p);
+                    break;
+                }
+        }
+        if (!address || !address->is_v4() || address->port == 0) continue;
+        if (stun) stun_servers.push_back(*address);
+        else if (!username.empty()) turn_servers.push_back(ice::TurnServer{*address, username, credential});
+    }
+}
+
 Client::Impl::Peer& Client::Impl::peer_for(const Participant& info) {
     auto [it, fresh] = peers.try_emplace(info.sid);
     Peer& p = it->second;
@@ -149,6 +198,8 @@ Client::Impl::Peer& Client::Impl::peer_for(const Participant& info) {
     p.info = info;
     rtc::PeerOptions po;
     po.stun_servers = stun_servers;
+    po.turn_servers = turn_servers;
+    po.relay_only = options.relay_only;
     p.pc = std::make_unique<rtc::PeerConnection>(po);
     rtc::sctp::ChannelOptions room_channel;
     room_channel.label = "switchboard";
@@ -422,21 +473,13 @@ std::string Client::join(const std::string& room, const std::string& room_token)
     if (json::parse(r.json, v) != json::Error::None) return "bad room_join reply";
     std::vector<Participant> others;
     d.stun_servers.clear();
+    d.turn_servers.clear();
     json::for_each_member(v, [&](std::string_view k, json::Value x) {
         if (json::key_is(k, "participant")) d.sid = parse_participant(x).sid;
         else if (json::key_is(k, "participants"))
             json::for_each_element(x, [&](json::Value p) { others.push_back(parse_participant(p)); });
         else if (json::key_is(k, "ice_servers"))
-            json::for_each_element(x, [&](json::Value server) {
-                json::for_each_member(server, [&](std::string_view sk, json::Value sv) {
-                    if (!json::key_is(sk, "urls")) return;
-                    json::for_each_element(sv, [&](json::Value url) {
-                        std::string u;
-                        if (!json::get_string(url, u) || u.substr(0, 5) != "stun:") return;
-                        if (auto a = ice::Address::parse(u.substr(5), 3478); a && a->is_v4()) d.stun_servers.push_back(*a);
-                    });
-                });
-            });
+            json::for_each_element(x, [&](json::Value server) { d.add_ice_server(server); });
     });
     d.room = room;
     d.joined = true;

@@ -7,6 +7,7 @@
 
 #include "client/file_transfer.hpp"
 #include "client/hub_session.hpp"
+#include "json/reader.hpp"
 #include "net/client_socket.hpp"
 #include "rtc/peer/peer_connection.hpp"
 
@@ -54,6 +55,7 @@ struct Client::Impl {
     std::vector<std::uint8_t> io_buf;
     std::string error, room, sid;
     std::vector<rtc::ice::Address> stun_servers;
+    std::vector<rtc::ice::TurnServer> turn_servers;
     std::map<std::string, Participant> participants;
     std::map<std::string, Peer> peers;
     std::map<std::uint32_t, client::HubMessage> replies;
@@ -71,6 +73,7 @@ struct Client::Impl {
     void step(int timeout_ms);
     void on_hub(client::HubMessage& m);
     void on_push(const client::HubMessage& m);
+    void add_ice_server(json::Value server);
     void on_signal(const std::string& from, const std::string& kind, const std::string& data);
     Peer& peer_for(const Participant& p);
     void signal(const std::string& to, const std::string& kind, const std::string& data);

@@ -8,7 +8,9 @@
 //      same hash on disk;
 //   4. the peer goes away: the browser leaves mid-transfer (receive exits 1, says why, leaves no
 //      partial file); the receiving terminal is killed mid-transfer (send exits 1, says why);
-//   5. clear errors: no server (exit 1 with the reason), a missing file, a refused join.
+//   5. through the relay: send and receive with --relay move the file through this server's TURN
+//      (its relayed-bytes counter grows by at least the file's size);
+//   6. clear errors: no server (exit 1 with the reason), a missing file, a refused join.
 // It re-runs itself in a private network namespace so the peers have loopback only.
 // Usage: node tests/e2e/files_cli_e2e.mjs --switchboard PATH
 import { spawn } from 'node:child_process';
@@ -200,6 +202,27 @@ async function receiverKilled() {
   fs.rmSync(file);
 }
 
+async function relayedBytes() {
+  const text = (await server.get('/metrics')).body.toString();
+  let sum = 0;
+  for (const m of text.matchAll(/^switchboard_turn_relayed_bytes_total\{[^}]*\} (\d+)/gm)) sum += Number(m[1]);
+  return sum;
+}
+
+async function throughTheRelay() {
+  const file = makeFile('relayed.bin', 6 * 1024 * 1024);
+  const out = fs.mkdtempSync(path.join(tmp, 'relay-'));
+  const before = await relayedBytes();
+  const recv = cli(['receive', '--room', 'relayed', '--relay', '--out', out, ...common()]);
+  await sleep(300);
+  const send = cli(['send', file, '--room', 'relayed', '--relay', ...common()]);
+  const [s, r] = await Promise.all([send.done, recv.done]);
+  const relayed = (await relayedBytes()) - before;
+  R.check('--relay: both exit 0 with the file verified', s.code === 0 && r.code === 0 &&
+    sha256(path.join(out, 'relayed.bin')) === sha256(file), `${s.stderr}\n${r.stderr}`);
+  R.check('--relay: the bytes went through this server\'s TURN relay', relayed >= 6 * 1024 * 1024, `relayed ${relayed} bytes`);
+}
+
 async function clearErrors() {
   const noServer = await cli(['send', __filename(), '--room', 'x', '--server', 'ws://127.0.0.1:9', '--timeout', '5']).done;
   R.check('no server: exit 1 with the reason', noServer.code === 1 && /cannot connect/.test(noServer.stderr), noServer.stderr);
@@ -217,9 +240,10 @@ function __filename() {
 
 async function main() {
   R.watchdog(240);
-  server = new Switchboard(args.switchboard, ['--loops', '2']);
+  server = new Switchboard(args.switchboard, ['--loops', '2', '--turn-allow-peer', '127.0.0.0/8']);
   await server.start();
   await twoTerminals();
+  await throughTheRelay();
   await receiverKilled();
   await clearErrors();
   browser = await launchChromium('sb-files-', [

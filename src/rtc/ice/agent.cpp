@@ -107,12 +107,15 @@ void Agent::add_host(const Address& local, std::int64_t now_ms) {
     c.priority = candidate_priority(CandidateType::Host, pref);
     c.foundation = std::to_string(1 + locals_.size());
     locals_.push_back(c);
-    Event e;
-    e.kind = Event::Kind::LocalCandidate;
-    e.candidate = c;
-    events_.push_back(std::move(e));
-    for (const auto& r : remotes_) add_pair(locals_.size() - 1, r);
+    if (!options_.relay_only) {
+        Event e;
+        e.kind = Event::Kind::LocalCandidate;
+        e.candidate = c;
+        events_.push_back(std::move(e));
+    }
+    for (const auto& r : remotes_) add_pair(locals_.size() - 1, r, now_ms);
     for (const auto& s : stun_servers_) start_gather(locals_.size() - 1, s, now_ms);
+    for (const auto& t : turn_servers_) start_turn(locals_.size() - 1, t, now_ms);
 }
 
 void Agent::add_stun_server(const Address& server, std::int64_t now_ms) {
@@ -141,6 +144,8 @@ void Agent::end_of_local_candidates(std::int64_t now_ms) {
 void Agent::check_gathering_done() {
     if (gathering_done_ || !end_of_locals_) return;
     if (std::any_of(gathers_.begin(), gathers_.end(), [](const Gather& g) { return !g.done; })) return;
+    if (std::any_of(turns_.begin(), turns_.end(), [](const auto& t) { return t->state() == TurnClient::State::Allocating; }))
+        return;
     gathering_done_ = true;
     Event e;
     e.kind = Event::Kind::GatheringDone;
@@ -163,10 +168,12 @@ void Agent::on_gather_response(Gather& g, const stun::MessageView& m) {
                                             static_cast<std::uint16_t>(65535 - std::min<std::size_t>(g.host, 1000)));
             c.foundation = std::to_string(100 + g.host);
             locals_.push_back(c);
-            Event e;
-            e.kind = Event::Kind::LocalCandidate;
-            e.candidate = c;
-            events_.push_back(std::move(e));
+            if (!options_.relay_only) {
+                Event e;
+                e.kind = Event::Kind::LocalCandidate;
+                e.candidate = c;
+                events_.push_back(std::move(e));
+            }
             // Checks go from the base: a server-reflexive candidate adds no pair of its own
             // (RFC 8445 §6.1.2.4 prunes it), it is only announced to the peer.
         }
@@ -182,13 +189,12 @@ void Agent::set_remote_credentials(std::string ufrag, std::string pwd) {
 }
 
 bool Agent::add_remote_candidate(const Candidate& c, std::int64_t now_ms) {
-    (void)now_ms;
     if (state_ == State::Closed || remotes_.size() >= options_.max_remote_candidates || c.address.port == 0) return false;
     for (const auto& r : remotes_)
         if (r.address == c.address) return true;
     remotes_.push_back(c);
     for (std::size_t i = 0; i < locals_.size(); ++i)
-        if (locals_[i].type == CandidateType::Host) add_pair(i, c);
+        if (locals_[i].type == CandidateType::Host || locals_[i].type == CandidateType::Relayed) add_pair(i, c, now_ms);
     if (state_ == State::Failed) set_state(State::Checking);
     return true;
 }
@@ -200,8 +206,9 @@ std::uint64_t Agent::pair_priority(std::uint32_t local, std::uint32_t remote) co
     return (std::min(g, d) << 32) + 2 * std::max(g, d) + (g > d ? 1 : 0);
 }
 
-void Agent::add_pair(std::size_t local, const Candidate& remote) {
+void Agent::add_pair(std::size_t local, const Candidate& remote, std::int64_t now) {
     if (options_.lite || pairs_.size() >= options_.max_pairs) return;
+    if (options_.relay_only && locals_[local].type != CandidateType::Relayed) return;
     if (locals_[local].address.family != remote.address.family) return;
     for (const auto& p : pairs_)
         if (p.local == local && p.remote.address == remote.address) return;
@@ -211,6 +218,8 @@ void Agent::add_pair(std::size_t local, const Candidate& remote) {
     p.priority = pair_priority(locals_[local].priority, remote.priority);
     pairs_.push_back(p);
     sort_pairs();
+    if (locals_[local].type == CandidateType::Relayed)
+        if (TurnClient* t = turn_for_relayed(locals_[local].address)) t->permit(remote.address, now);
 }
 
 void Agent::sort_pairs() {
@@ -224,7 +233,9 @@ void Agent::sort_pairs() {
 
 std::size_t Agent::local_for(const Address& base) const {
     for (std::size_t i = 0; i < locals_.size(); ++i)
-        if (locals_[i].type == CandidateType::Host && locals_[i].address == base) return i;
+        if ((locals_[i].type == CandidateType::Host || locals_[i].type == CandidateType::Relayed) &&
+            locals_[i].address == base)
+            return i;
     return locals_.size();
 }
 
@@ -338,7 +349,7 @@ void Agent::on_request(const Address& local, const Address& remote, const stun::
         c.priority = m.u32(stun::attr::Priority).value_or(candidate_priority(CandidateType::PeerReflexive));
         c.foundation = "prflx";
         if (remotes_.size() < options_.max_remote_candidates) remotes_.push_back(c);
-        add_pair(li, c);
+        add_pair(li, c, now);
     }
     auto it = std::find_if(pairs_.begin(), pairs_.end(),
                            [&](const Pair& p) { return p.local == li && p.remote.address == remote; });
@@ -453,6 +464,8 @@ std::optional<std::int64_t> Agent::next_timeout() const {
         waiting |= p.state == PairState::Waiting;
     }
     if (waiting && !remote_ufrag_.empty()) at(next_pacing_);
+    for (const auto& turn : turns_)
+        if (auto v = turn->next_timeout()) at(*v);
     if (first_success_ >= 0 && role_ == Role::Controlling && !has_selected_) at(first_success_ + options_.nomination_delay_ms);
     if (has_selected_ && !options_.lite) {
         at(consent_.next_send);
@@ -478,6 +491,9 @@ void Agent::on_timeout(std::int64_t now) {
         g.next_send = now + (kGatherRto << g.attempts);
         ++g.attempts;
     }
+    for (auto& turn : turns_)
+        if (auto v = turn->next_timeout(); v && *v <= now) turn->on_timeout(now);
+    on_turn_progress(now);
     check_gathering_done();
 
     // Retransmissions, and pairs that ran out of them.
@@ -548,6 +564,7 @@ void Agent::restart(std::int64_t now) {
 }
 
 void Agent::close() {
+    for (auto& t : turns_) t->close(); // the Refresh with lifetime 0 still goes out
     set_state(State::Closed);
     pairs_.clear();
     gathers_.clear();
@@ -557,10 +574,17 @@ void Agent::close() {
 }
 
 bool Agent::poll_transmit(Transmit& out) {
-    if (out_.empty()) return false;
-    out = std::move(out_.front());
-    out_.pop_front();
-    return true;
+    for (auto& t : turns_)
+        if (std::vector<std::uint8_t> bytes; t->poll_transmit(bytes)) {
+            out = Transmit{t->host(), t->server(), std::move(bytes)};
+            return true;
+        }
+    while (!out_.empty()) {
+        out = std::move(out_.front());
+        out_.pop_front();
+        if (wrap(out)) return true;
+    }
+    return false;
 }
 
 bool Agent::poll_event(Event& out) {

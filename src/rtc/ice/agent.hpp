@@ -7,12 +7,16 @@
 // from; time goes in with on_timeout(now) whenever next_timeout() says.
 //
 // Candidates here: host (the caller's addresses), server-reflexive (learnt from a STUN server),
-// peer-reflexive (learnt from checks). Relayed candidates come from a TURN client.
+// peer-reflexive (learnt from checks), relayed (a TURN allocation per host, turn_client.hpp):
+// what goes out from a relayed candidate leaves wrapped for its TURN server, what the server
+// relays in is unwrapped by on_relayed() before the caller demultiplexes it.
+#include "rtc/ice/turn_client.hpp"
 #include "stun/address.hpp"
 #include "stun/message.hpp"
 
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <optional>
 #include <random>
 #include <span>
@@ -45,6 +49,7 @@ const char* type_name(CandidateType t) noexcept;
 
 struct Options {
     bool lite = false;
+    bool relay_only = false; // announce and use relayed candidates only (iceTransportPolicy "relay")
     std::int64_t pacing_ms = 50;          // Ta: one new check per interval
     std::int64_t check_rto_ms = 250;      // first retransmission of a check; doubles
     int check_attempts = 7;               // then the pair has failed
@@ -88,6 +93,8 @@ class Agent {
     /// Learn a server-reflexive candidate from this STUN server (asked from every host, those
     /// added later too).
     void add_stun_server(const Address& server, std::int64_t now_ms);
+    /// Learn a relayed candidate from this TURN server (an allocation from every host).
+    void add_turn_server(const TurnServer& server, std::int64_t now_ms);
     /// No more host addresses or servers will be added: gathering ends when they are done.
     void end_of_local_candidates(std::int64_t now_ms);
 
@@ -102,6 +109,16 @@ class Agent {
     /// A STUN datagram that arrived on `local` from `remote`.
     void on_stun(const Address& local, const Address& remote, std::span<const std::uint8_t> datagram, std::int64_t now_ms);
     bool poll_transmit(Transmit& out);
+    /// A datagram that came from one of our TURN servers (on `local`, from `remote`): handled
+    /// here, or, when it carries a peer's data, returned as if it had arrived on the relayed
+    /// address from the peer (`out_local`, `out_remote`, `payload` borrowing `datagram`).
+    /// False when it is not from a TURN server of ours.
+    bool on_relayed(const Address& local, const Address& remote, std::span<const std::uint8_t> datagram,
+                    std::int64_t now_ms, Address& out_local, Address& out_remote,
+                    std::span<const std::uint8_t>& payload, bool& has_payload);
+    /// Data for the selected pair from a relayed candidate must go through its server: this
+    /// wraps `t` in place (a no-op for other candidates). False when it cannot go out.
+    bool wrap(Transmit& t);
     bool poll_event(Event& out);
     /// When on_timeout() is next due; nullopt if nothing is scheduled.
     std::optional<std::int64_t> next_timeout() const;
@@ -113,6 +130,8 @@ class Agent {
     /// Where application data goes now (the selected pair), if any.
     bool selected(Address& local, Address& remote) const;
     const std::vector<Candidate>& local_candidates() const noexcept { return locals_; }
+    /// Whether `c` is announced to the peer (all but host and server-reflexive ones when relay-only).
+    bool announced(const Candidate& c) const noexcept { return !options_.relay_only || c.type == CandidateType::Relayed; }
 
   private:
     enum class PairState : std::uint8_t { Waiting, InProgress, Succeeded, Failed };
@@ -147,7 +166,7 @@ class Agent {
     stun::TransactionId new_tid();
     std::string random_string(std::size_t n);
     std::uint64_t pair_priority(std::uint32_t local, std::uint32_t remote) const noexcept;
-    void add_pair(std::size_t local, const Candidate& remote);
+    void add_pair(std::size_t local, const Candidate& remote, std::int64_t now);
     void sort_pairs();
     void send_check(Pair& p, std::int64_t now);
     void send_binding(const Address& from, const Address& to, const stun::TransactionId& tid, bool use_candidate);
@@ -161,6 +180,9 @@ class Agent {
     void check_gathering_done();
     void start_gather(std::size_t host, const Address& server, std::int64_t now_ms);
     std::size_t local_for(const Address& base) const;
+    void start_turn(std::size_t host, const TurnServer& server, std::int64_t now_ms);
+    void on_turn_progress(std::int64_t now_ms);
+    TurnClient* turn_for_relayed(const Address& relayed);
 
     Role role_;
     Options options_;
@@ -173,6 +195,9 @@ class Agent {
     std::vector<Pair> pairs_;
     std::vector<Address> stun_servers_;
     std::vector<Gather> gathers_;
+    std::vector<TurnServer> turn_servers_;
+    std::vector<std::unique_ptr<TurnClient>> turns_;
+    std::vector<bool> turn_announced_; // per turns_ entry: its relayed candidate is in locals_
     bool end_of_locals_ = false, gathering_done_ = false;
     std::int64_t next_pacing_ = 0;
     std::int64_t first_success_ = -1;

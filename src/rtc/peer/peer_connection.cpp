@@ -16,11 +16,13 @@ PeerConnection::PeerConnection(PeerOptions options, std::optional<std::uint64_t>
       ice_(ice::Role::Controlling, [&] {
           ice::Options o;
           o.lite = options_.ice_lite;
+          o.relay_only = options_.relay_only;
           return o;
       }(), seed) {
     std::mt19937_64 rng(seed ? *seed + 1 : std::random_device{}());
     session_id_ = rng() >> 2; // positive as a signed 64-bit number, as JSEP asks
     for (const auto& s : options_.stun_servers) ice_.add_stun_server(s, 0); // asked once per host as hosts come
+    for (const auto& t : options_.turn_servers) ice_.add_turn_server(t, 0);
 }
 
 PeerConnection::~PeerConnection() = default;
@@ -41,7 +43,8 @@ std::string PeerConnection::describe(const std::string& setup) {
     d.mid = mid_;
     d.max_message_size = options_.max_message_size;
     d.ice_lite = options_.ice_lite;
-    for (const auto& c : ice_.local_candidates()) d.candidates.push_back(c.to_sdp());
+    for (const auto& c : ice_.local_candidates())
+        if (ice_.announced(c)) d.candidates.push_back(c.to_sdp());
     if (setup != "actpass") {
         d.rejected = rejected_;
         d.application_index = application_index_;
@@ -299,6 +302,17 @@ void PeerConnection::on_datagram(const ice::Address& local, const ice::Address& 
                                  std::int64_t now_ms) {
     now_ = now_ms;
     if (state_ == PeerState::Closed || d.empty()) return;
+    {
+        ice::Address relayed_local, peer;
+        std::span<const std::uint8_t> payload;
+        bool has_payload = false;
+        if (ice_.on_relayed(local, remote, d, now_ms, relayed_local, peer, payload, has_payload)) {
+            on_ice_events(now_ms);
+            // What the TURN server relayed is handled as if it had arrived on the relayed address.
+            if (has_payload && !payload.empty()) on_datagram(relayed_local, peer, payload, now_ms);
+            return;
+        }
+    }
     if (stun::looks_like_stun(d)) {
         ice_.on_stun(local, remote, d, now_ms);
         on_ice_events(now_ms);
@@ -318,10 +332,12 @@ void PeerConnection::on_datagram(const ice::Address& local, const ice::Address& 
 
 bool PeerConnection::poll_transmit(ice::Transmit& out) {
     if (ice_.poll_transmit(out)) return true;
-    if (out_.empty()) return false;
-    out = std::move(out_.front());
-    out_.pop_front();
-    return true;
+    while (!out_.empty()) {
+        out = std::move(out_.front());
+        out_.pop_front();
+        if (ice_.wrap(out)) return true; // from a relayed candidate: through its TURN server
+    }
+    return false;
 }
 
 std::optional<std::int64_t> PeerConnection::next_timeout() const {
@@ -343,6 +359,14 @@ void PeerConnection::on_timeout(std::int64_t now_ms) {
         sctp_tick_ = now_ms + kSctpTickMs;
     }
     pump_dtls(now_ms);
+}
+
+std::string PeerConnection::route() const {
+    ice::Address local, remote;
+    if (!ice_.selected(local, remote)) return {};
+    for (const auto& c : ice_.local_candidates())
+        if (c.address == local) return ice::type_name(c.type);
+    return "host";
 }
 
 bool PeerConnection::poll_event(PeerEvent& out) {

@@ -22,8 +22,10 @@ namespace switchboard::rtc {
 
 struct PeerOptions {
     std::vector<ice::Address> stun_servers;
+    std::vector<ice::TurnServer> turn_servers; // relayed candidates (UDP allocations)
     std::uint32_t max_message_size = 256 * 1024;
     bool ice_lite = false; // a server's side: answer checks only
+    bool relay_only = false; // only relayed candidates (needs a TURN server)
 };
 
 enum class SdpType : std::uint8_t { Offer, Answer };
@@ -92,6 +94,8 @@ class PeerConnection {
     const std::string& error() const noexcept { return error_; }
     const std::string& fingerprint() const noexcept { return cert_->fingerprint(); }
     bool sctp_open() const noexcept { return sctp_ && sctp_->connected(); }
+    /// The type of our candidate on the selected path ("host", "srflx", "relay"; "" before).
+    std::string route() const;
     /// The data section's mid and place among the m-lines (what trickled candidates name).
     const std::string& mid() const noexcept { return mid_; }
     std::size_t mline_index() const noexcept { return application_index_; }

@@ -1,0 +1,85 @@
+// The ICE agent's relayed candidates: a TURN allocation per host address and server, the
+// candidate announced once allocated, checks and data from it wrapped for the server, and what
+// the server relays unwrapped.
+#include "rtc/ice/agent.hpp"
+
+#include <algorithm>
+
+namespace switchboard::rtc::ice {
+
+void Agent::add_turn_server(const TurnServer& server, std::int64_t now_ms) {
+    if (options_.lite || turn_servers_.size() >= 4) return;
+    for (const auto& t : turn_servers_)
+        if (t.address == server.address && t.username == server.username) return;
+    turn_servers_.push_back(server);
+    for (std::size_t i = 0; i < locals_.size(); ++i)
+        if (locals_[i].type == CandidateType::Host) start_turn(i, server, now_ms);
+}
+
+void Agent::start_turn(std::size_t host, const TurnServer& server, std::int64_t now_ms) {
+    if (locals_[host].address.family != server.address.family) return;
+    turns_.push_back(std::make_unique<TurnClient>(locals_[host].address, server, [this] { return new_tid(); }));
+    turn_announced_.push_back(false);
+    turns_.back()->start(now_ms);
+}
+
+TurnClient* Agent::turn_for_relayed(const Address& relayed) {
+    for (auto& t : turns_)
+        if (t->state() == TurnClient::State::Allocated && t->relayed() == relayed) return t.get();
+    return nullptr;
+}
+
+void Agent::on_turn_progress(std::int64_t now) {
+    for (std::size_t i = 0; i < turns_.size(); ++i) {
+        TurnClient& t = *turns_[i];
+        if (turn_announced_[i] || t.state() != TurnClient::State::Allocated) continue;
+        turn_announced_[i] = true;
+        Candidate c;
+        c.type = CandidateType::Relayed;
+        c.address = c.base = t.relayed(); // a relayed candidate is its own base (RFC 8445 §5.1.1.2)
+        c.related = t.mapped();
+        const std::size_t host = local_for(t.host());
+        c.priority = candidate_priority(CandidateType::Relayed,
+                                        static_cast<std::uint16_t>(65535 - std::min<std::size_t>(host, 1000)));
+        c.foundation = std::to_string(200 + i);
+        locals_.push_back(c);
+        Event e;
+        e.kind = Event::Kind::LocalCandidate;
+        e.candidate = c;
+        events_.push_back(std::move(e));
+        next_pacing_ = std::min(next_pacing_, now);
+        for (const auto& r : remotes_) add_pair(locals_.size() - 1, r, now);
+    }
+    check_gathering_done();
+}
+
+bool Agent::on_relayed(const Address& local, const Address& remote, std::span<const std::uint8_t> datagram,
+                       std::int64_t now_ms, Address& out_local, Address& out_remote,
+                       std::span<const std::uint8_t>& payload, bool& has_payload) {
+    has_payload = false;
+    for (auto& t : turns_) {
+        if (!(t->host() == local) || !(t->server() == remote)) continue;
+        Address peer;
+        if (!t->on_datagram(datagram, now_ms, peer, payload, has_payload)) return false;
+        if (has_payload) {
+            out_local = t->relayed();
+            out_remote = peer;
+        }
+        on_turn_progress(now_ms);
+        return true;
+    }
+    return false;
+}
+
+bool Agent::wrap(Transmit& t) {
+    TurnClient* turn = nullptr;
+    for (auto& c : turns_)
+        if (c->state() == TurnClient::State::Allocated && c->relayed() == t.local) turn = c.get();
+    if (!turn) return true; // not from a relayed candidate: as it is
+    std::vector<std::uint8_t> wrapped;
+    if (!turn->wrap(t.remote, t.data, wrapped)) return false;
+    t = Transmit{turn->host(), turn->server(), std::move(wrapped)};
+    return true;
+}
+
+} // namespace switchboard::rtc::ice
