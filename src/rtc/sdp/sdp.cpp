@@ -1,5 +1,7 @@
 #include "rtc/sdp/sdp.hpp"
 
+#include "rtc/sdp/rtp_attributes.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <charconv>
@@ -194,6 +196,7 @@ bool media_attr(const Attr& a, Media& m, const Limits& limits) {
         if (m.rtpmaps.size() < limits.max_formats) m.rtpmaps.push_back(r);
         return true;
     }
+    if (int r = detail::rtp_attribute(n, a.value, m, limits); r != 0) return r > 0;
     if (n == "ssrc") {
         std::string_view v = a.value;
         std::uint32_t ssrc = 0;
@@ -339,6 +342,7 @@ bool check_webrtc(const Session& s, Error& err) {
         } else if (m.proto.find("RTP") == std::string_view::npos) {
             return fail(err, m.line, "media m= is not RTP");
         }
+        if (std::string_view why = detail::check_simulcast(m); !why.empty()) return fail(err, m.line, why);
     }
     return true;
 }

@@ -22,6 +22,48 @@ struct Rtpmap {
     std::uint8_t channels = 0; // 0: absent
 };
 
+struct Fmtp {
+    std::uint8_t payload_type = 0;
+    std::string_view params; // "minptime=10;useinbandfec=1"
+};
+
+struct RtcpFb {
+    int payload_type = -1; // -1: "*" (every payload type)
+    std::string_view type, subtype; // "nack" "pli", "transport-cc" ""
+};
+
+struct Extmap {
+    std::uint16_t id = 0; // 1-14 one-byte, up to 255 two-byte headers (RFC 8285)
+    std::string_view uri;
+    Direction direction = Direction::SendRecv;
+};
+
+struct SsrcGroup {
+    std::string_view semantics; // "FID" (RTX), "SIM", ...
+    std::vector<std::uint32_t> ssrcs;
+};
+
+struct Rid {
+    std::string_view id;
+    bool send = true;        // "send" or "recv"
+    std::string_view params; // "max-width=1280;pt=96", may be empty
+};
+
+struct SimulcastStream {
+    std::string_view rid;
+    bool paused = false; // "~rid"
+};
+
+/// a=simulcast (RFC 8853): the streams of each direction in order; alternatives (',') are kept
+/// as separate entries with `alternative` set.
+struct Simulcast {
+    struct Entry {
+        SimulcastStream stream;
+        bool alternative = false; // an alternative to the entry before it
+    };
+    std::vector<Entry> send, recv;
+};
+
 struct Media {
     std::string_view kind;   // "audio", "video", "application", or another token
     std::uint16_t port = 0;  // 0: rejected or stopped m-section
@@ -38,7 +80,13 @@ struct Media {
     std::uint32_t max_message_size = 0;
     std::uint32_t candidates = 0;
     std::vector<Rtpmap> rtpmaps;
+    std::vector<Fmtp> fmtps;
+    std::vector<RtcpFb> rtcp_fbs;
+    std::vector<Extmap> extmaps;
     std::vector<std::uint32_t> ssrcs; // distinct, in order of appearance
+    std::vector<SsrcGroup> ssrc_groups;
+    std::vector<Rid> rids;
+    Simulcast simulcast;
     std::uint32_t line = 0;           // the m= line's number, for errors
 };
 
@@ -58,6 +106,7 @@ struct Limits {
     std::uint32_t max_media = 64;
     std::uint32_t max_formats = 128;   // per m-line
     std::uint32_t max_ssrcs = 64;      // per m-section
+    std::uint32_t max_rtp_attributes = 256; // fmtp, rtcp-fb, extmap, ssrc-group, rid: each, per m-section
 };
 
 struct Error {
@@ -70,7 +119,8 @@ bool parse(std::string_view text, Session& out, Error& err, const Limits& limits
 
 /// What a description must hold before it can set up a WebRTC connection: at least one
 /// m-section; for each one in use ICE credentials, a fingerprint and a setup role (at media or
-/// session level), a mid, and a matching BUNDLE group when there are several.
+/// session level), a mid, and a matching BUNDLE group when there are several; every rid that
+/// a=simulcast names declared by an a=rid of that direction.
 bool check_webrtc(const Session& s, Error& err);
 
 /// "line 12: bad a=fingerprint" / "bad SDP: ..." for an error reply.

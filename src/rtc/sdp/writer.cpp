@@ -49,6 +49,63 @@ std::string write(const ApplicationDescription& d) {
     return s;
 }
 
+void append_rtp_section(std::string& s, const RtpSection& m, const TransportAttributes& t) {
+    auto line = [&](std::string_view a, std::string_view b = {}, std::string_view c = {}) {
+        s += a;
+        s += b;
+        s += c;
+        s += "\r\n";
+    };
+    std::string formats;
+    for (const auto& c : m.codecs) formats += " " + std::to_string(c.payload_type);
+    line("m=", m.kind, " 9 UDP/TLS/RTP/SAVPF" + formats);
+    line("c=IN IP4 0.0.0.0");
+    line("a=rtcp:9 IN IP4 0.0.0.0");
+    for (const auto& c : t.candidates) line("a=", c);
+    line("a=ice-ufrag:", t.ice_ufrag);
+    line("a=ice-pwd:", t.ice_pwd);
+    line("a=ice-options:trickle");
+    line("a=fingerprint:", t.fingerprint);
+    line("a=setup:", t.setup);
+    line("a=mid:", m.mid);
+    for (const auto& [id, uri] : m.extmaps) line("a=extmap:", std::to_string(id) + " ", uri);
+    static constexpr const char* kDirection[] = {"a=sendrecv", "a=sendonly", "a=recvonly", "a=inactive"};
+    line(kDirection[static_cast<int>(m.direction)]);
+    if (!m.msid_stream.empty()) line("a=msid:", m.msid_stream + " ", m.msid_track);
+    line("a=rtcp-mux");
+    line("a=rtcp-rsize");
+    for (const auto& c : m.codecs) {
+        const std::string pt = std::to_string(c.payload_type);
+        std::string map = pt + " " + c.encoding + "/" + std::to_string(c.clock_rate);
+        if (c.channels) map += "/" + std::to_string(c.channels);
+        line("a=rtpmap:", map);
+        for (const auto& fb : c.rtcp_fb) line("a=rtcp-fb:", pt + " ", fb);
+        if (!c.fmtp.empty()) line("a=fmtp:", pt + " ", c.fmtp);
+    }
+    for (const auto& [semantics, ssrcs] : m.ssrc_groups) {
+        std::string g = semantics;
+        for (auto x : ssrcs) g += " " + std::to_string(x);
+        line("a=ssrc-group:", g);
+    }
+    for (const auto& x : m.ssrcs) line("a=ssrc:", std::to_string(x.ssrc) + " cname:", x.cname);
+    auto rids = [&](const std::vector<std::string>& ids, const char* dir) {
+        for (const auto& r : ids) line("a=rid:", r + " ", dir);
+    };
+    rids(m.send_rids, "send");
+    rids(m.recv_rids, "recv");
+    auto list = [](const std::vector<std::string>& ids) {
+        std::string l;
+        for (const auto& r : ids) l += (l.empty() ? "" : ";") + r;
+        return l;
+    };
+    if (!m.send_rids.empty() || !m.recv_rids.empty()) {
+        std::string sim;
+        if (!m.send_rids.empty()) sim = "send " + list(m.send_rids);
+        if (!m.recv_rids.empty()) sim += (sim.empty() ? "" : " ") + std::string("recv ") + list(m.recv_rids);
+        line("a=simulcast:", sim);
+    }
+}
+
 std::string format_candidate(std::string_view foundation, std::uint32_t priority, std::string_view address,
                              std::uint16_t port, std::string_view type, std::string_view related_address,
                              std::uint16_t related_port) {

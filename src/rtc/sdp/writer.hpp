@@ -3,6 +3,10 @@
 // (m=application, UDP/DTLS/SCTP) with ICE and DTLS attributes, as JSEP (RFC 8829 §5.2, §5.3)
 // lays it out, and in answers a rejected section (port 0) for each audio/video section of the
 // offer, in the offer's order; what it writes parses with sdp::parse() and passes check_webrtc().
+// And RTP sections (audio, video) with codecs, feedback, header extensions, SSRCs and simulcast
+// rids, for the SFU to compose its descriptions from.
+#include "rtc/sdp/sdp.hpp"
+
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -36,6 +40,41 @@ struct ApplicationDescription {
 };
 
 std::string write(const ApplicationDescription& d);
+
+struct Codec {
+    std::uint8_t payload_type = 96;
+    std::string encoding = "VP8";
+    std::uint32_t clock_rate = 90000;
+    std::uint8_t channels = 0; // audio: 2 for opus
+    std::string fmtp;          // "" or the parameters
+    std::vector<std::string> rtcp_fb; // "nack", "nack pli", "ccm fir", "goog-remb", "transport-cc"
+};
+
+struct SourceSsrc {
+    std::uint32_t ssrc = 0;
+    std::string cname;
+};
+
+struct RtpSection {
+    std::string kind = "video"; // or "audio"
+    std::string mid;
+    Direction direction = Direction::SendRecv;
+    std::vector<Codec> codecs;
+    std::vector<std::pair<std::uint16_t, std::string>> extmaps; // id, URI
+    std::string msid_stream, msid_track; // "" for none
+    std::vector<SourceSsrc> ssrcs;
+    std::vector<std::pair<std::string, std::vector<std::uint32_t>>> ssrc_groups; // "FID", {media, rtx}
+    std::vector<std::string> send_rids; // simulcast layers this side sends (a=rid + a=simulcast)
+    std::vector<std::string> recv_rids; // ... or receives
+};
+
+struct TransportAttributes {
+    std::string ice_ufrag, ice_pwd, fingerprint, setup;
+    std::vector<std::string> candidates; // "candidate:..." values
+};
+
+/// Appends an RTP m-section (rtcp-mux, the transport attributes given) to `out`.
+void append_rtp_section(std::string& out, const RtpSection& m, const TransportAttributes& t);
 
 /// A candidate attribute value (RFC 8839 §5.1): "candidate:<foundation> <component> udp
 /// <priority> <address> <port> typ <type>[ raddr <addr> rport <port>]".

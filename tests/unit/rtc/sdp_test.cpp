@@ -221,3 +221,129 @@ TEST(SdpWriter, AnApplicationOfferParsesAndPassesTheWebRtcChecks) {
     EXPECT_EQ(c.type, "srflx");
     EXPECT_EQ(c.port, 61000);
 }
+
+namespace {
+
+// A Chromium-style video section sending three simulcast layers with RTX.
+const char* kSimulcastOffer =
+    "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0\r\n"
+    "m=video 9 UDP/TLS/RTP/SAVPF 96 97\r\nc=IN IP4 0.0.0.0\r\n"
+    "a=ice-ufrag:abcd\r\na=ice-pwd:abcdefghijklmnopqrstuvwx\r\n"
+    "a=fingerprint:sha-256 AB:CD:EF\r\na=setup:actpass\r\na=mid:0\r\n"
+    "a=extmap:1 urn:ietf:params:rtp-hdrext:toffset\r\n"
+    "a=extmap:3/sendonly http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01\r\n"
+    "a=extmap:10 urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id\r\n"
+    "a=sendonly\r\na=msid:stream track\r\na=rtcp-mux\r\n"
+    "a=rtpmap:96 VP8/90000\r\na=rtcp-fb:96 goog-remb\r\na=rtcp-fb:96 transport-cc\r\n"
+    "a=rtcp-fb:96 nack\r\na=rtcp-fb:96 nack pli\r\na=rtcp-fb:* ccm fir\r\n"
+    "a=rtpmap:97 rtx/90000\r\na=fmtp:97 apt=96\r\n"
+    "a=ssrc-group:FID 1111 2222\r\na=ssrc:1111 cname:x\r\na=ssrc:2222 cname:x\r\n"
+    "a=rid:q send\r\na=rid:h send max-width=640\r\na=rid:f send\r\n"
+    "a=simulcast:send q;h;~f\r\n";
+
+} // namespace
+
+TEST(SdpRtp, ReadsFeedbackExtensionsGroupsRidsAndSimulcast) {
+    Session s;
+    Error e;
+    ASSERT_TRUE(parse(kSimulcastOffer, s, e)) << describe(e);
+    ASSERT_TRUE(check_webrtc(s, e)) << describe(e);
+    const Media& m = s.media.at(0);
+    ASSERT_EQ(m.rtcp_fbs.size(), 5u);
+    EXPECT_EQ(m.rtcp_fbs[3].payload_type, 96);
+    EXPECT_EQ(m.rtcp_fbs[3].type, "nack");
+    EXPECT_EQ(m.rtcp_fbs[3].subtype, "pli");
+    EXPECT_EQ(m.rtcp_fbs[4].payload_type, -1);
+    ASSERT_EQ(m.fmtps.size(), 1u);
+    EXPECT_EQ(m.fmtps[0].payload_type, 97);
+    EXPECT_EQ(m.fmtps[0].params, "apt=96");
+    ASSERT_EQ(m.extmaps.size(), 3u);
+    EXPECT_EQ(m.extmaps[1].id, 3);
+    EXPECT_EQ(m.extmaps[1].direction, Direction::SendOnly);
+    EXPECT_EQ(m.extmaps[2].uri, "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id");
+    ASSERT_EQ(m.ssrc_groups.size(), 1u);
+    EXPECT_EQ(m.ssrc_groups[0].semantics, "FID");
+    EXPECT_EQ(m.ssrc_groups[0].ssrcs, (std::vector<std::uint32_t>{1111, 2222}));
+    ASSERT_EQ(m.rids.size(), 3u);
+    EXPECT_EQ(m.rids[1].params, "max-width=640");
+    ASSERT_EQ(m.simulcast.send.size(), 3u);
+    EXPECT_EQ(m.simulcast.send[0].stream.rid, "q");
+    EXPECT_TRUE(m.simulcast.send[2].stream.paused);
+    EXPECT_TRUE(m.simulcast.recv.empty());
+}
+
+TEST(SdpRtp, BadRtpAttributesAreRefusedWithTheirLine) {
+    auto refused = [](const std::string& from, const std::string& to) {
+        std::string text = kSimulcastOffer;
+        const auto at = text.find(from);
+        EXPECT_NE(at, std::string::npos) << from;
+        text.replace(at, from.size(), to);
+        Session s;
+        Error e;
+        const bool ok = parse(text, s, e) && check_webrtc(s, e);
+        EXPECT_FALSE(ok) << to;
+        return e.line;
+    };
+    EXPECT_EQ(refused("a=extmap:1 ", "a=extmap:15 "), 13u) << "id 15 is reserved";
+    refused("a=extmap:10 ", "a=extmap:1 ");                 // one meaning per id
+    refused("a=fmtp:97 apt=96", "a=fmtp:128 apt=96");
+    refused("a=rtcp-fb:96 goog-remb", "a=rtcp-fb:96");
+    refused("a=rid:q send", "a=rid:q sideways");
+    refused("a=rid:f send", "a=rid:q send");                 // a rid declared twice
+    refused("a=simulcast:send q;h;~f", "a=simulcast:send q;h;z"); // z has no a=rid
+    refused("a=simulcast:send q;h;~f", "a=simulcast:send q;;f");
+    refused("a=ssrc-group:FID 1111 2222", "a=ssrc-group:FID");
+}
+
+TEST(SdpRtp, WrittenRtpSectionsReadBackTheSame) {
+    RtpSection v;
+    v.mid = "1";
+    v.direction = Direction::SendOnly;
+    Codec vp8;
+    vp8.rtcp_fb = {"nack", "nack pli", "transport-cc"};
+    Codec rtx{97, "rtx", 90000, 0, "apt=96", {}};
+    v.codecs = {vp8, rtx};
+    v.extmaps = {{3, "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01"}};
+    v.msid_stream = "s";
+    v.msid_track = "t";
+    v.ssrcs = {{1111, "c"}, {2222, "c"}};
+    v.ssrc_groups = {{"FID", {1111, 2222}}};
+    v.send_rids = {"q", "h", "f"};
+    RtpSection a;
+    a.kind = "audio";
+    a.mid = "2";
+    a.codecs = {Codec{111, "opus", 48000, 2, "minptime=10;useinbandfec=1", {"transport-cc"}}};
+    TransportAttributes t{"abcd", "abcdefghijklmnopqrstuvwx", "sha-256 AB:CD:EF", "actpass", {}};
+
+    ApplicationDescription d;
+    d.ice_ufrag = t.ice_ufrag;
+    d.ice_pwd = t.ice_pwd;
+    d.fingerprint = t.fingerprint;
+    std::string text = write(d);
+    text.replace(text.find("a=group:BUNDLE 0"), 16, "a=group:BUNDLE 0 1 2");
+    append_rtp_section(text, v, t);
+    append_rtp_section(text, a, t);
+    Session s;
+    Error e;
+    ASSERT_TRUE(parse(text, s, e)) << describe(e) << "\n" << text;
+    ASSERT_TRUE(check_webrtc(s, e)) << describe(e);
+    ASSERT_EQ(s.media.size(), 3u);
+    const Media& mv = s.media[1];
+    EXPECT_EQ(mv.kind, "video");
+    EXPECT_EQ(mv.direction, Direction::SendOnly);
+    EXPECT_EQ(mv.formats, (std::vector<std::string_view>{"96", "97"}));
+    ASSERT_EQ(mv.rtpmaps.size(), 2u);
+    EXPECT_EQ(mv.rtpmaps[1].encoding, "rtx");
+    EXPECT_EQ(mv.rtcp_fbs.size(), 3u);
+    EXPECT_EQ(mv.fmtps.at(0).params, "apt=96");
+    EXPECT_EQ(mv.extmaps.at(0).id, 3);
+    EXPECT_EQ(mv.ssrcs, (std::vector<std::uint32_t>{1111, 2222}));
+    EXPECT_EQ(mv.ssrc_groups.at(0).ssrcs.size(), 2u);
+    EXPECT_EQ(mv.simulcast.send.size(), 3u);
+    EXPECT_EQ(mv.msid_track, "t");
+    EXPECT_TRUE(mv.rtcp_mux);
+    const Media& ma = s.media[2];
+    EXPECT_EQ(ma.rtpmaps.at(0).channels, 2);
+    EXPECT_EQ(ma.fmtps.at(0).params, "minptime=10;useinbandfec=1");
+    EXPECT_TRUE(sends_media(s)) << "a=msid with sendonly sends media";
+}
