@@ -24,6 +24,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     small.max_formats = 4;
     small.max_ssrcs = 2;
     small.max_lines = 64;
+    small.max_rtp_attributes = 3;
     for (const Limits& limits : {Limits{}, small}) {
         Session s;
         Error e;
@@ -38,6 +39,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             SB_FUZZ_CHECK(m.ssrcs.size() <= limits.max_ssrcs);
             SB_FUZZ_CHECK(inside(m.kind, text) && inside(m.mid, text) && inside(m.msid_track, text));
             for (auto f : m.formats) SB_FUZZ_CHECK(inside(f, text));
+            SB_FUZZ_CHECK(m.fmtps.size() <= limits.max_rtp_attributes && m.rtcp_fbs.size() <= limits.max_rtp_attributes &&
+                          m.extmaps.size() <= limits.max_rtp_attributes && m.ssrc_groups.size() <= limits.max_rtp_attributes);
+            SB_FUZZ_CHECK(m.rids.size() <= 16 && m.simulcast.send.size() <= 16 && m.simulcast.recv.size() <= 16);
+            for (const auto& x : m.extmaps) SB_FUZZ_CHECK(x.id >= 1 && x.id <= 255 && x.id != 15 && inside(x.uri, text));
+            for (const auto& r : m.rids) SB_FUZZ_CHECK(!r.id.empty() && inside(r.id, text) && inside(r.params, text));
+            for (const auto& x : m.simulcast.send) SB_FUZZ_CHECK(inside(x.stream.rid, text));
         }
         Error w;
         (void)check_webrtc(s, w);
