@@ -2,7 +2,8 @@
 // each 0xFF 0xFF marker and given, from a few remote addresses, to a controlling and a lite
 // agent that know their peer's credentials, with time moving on between them. Nothing signed
 // with the wrong password may select a pair; answers go only to where requests came from;
-// timers and queues stay bounded.
+// timers and queues stay bounded. The full agent also has a TURN server (the second remote):
+// what comes from there goes through its TURN client first, as the peer connection does it.
 #include "rtc/ice/agent.hpp"
 
 #include "fuzz_check.hpp"
@@ -22,6 +23,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         o.lite = lite;
         Agent a(Role::Controlling, o, 42);
         a.add_host(local, 0);
+        if (!lite) a.add_turn_server(TurnServer{remotes[1], "user", "pass"}, 0);
         a.set_remote_credentials("abcd", "abcdefghijklmnopqrstuvwx");
         Candidate c;
         c.address = remotes[0];
@@ -32,7 +34,19 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         for (std::size_t i = 0; i <= size; ++i) {
             const bool end = i == size || (i + 1 < size && data[i] == 0xff && data[i + 1] == 0xff);
             if (!end) continue;
-            if (i > start) a.on_stun(local, remotes[n++ % 3], {data + start, i - start}, now);
+            if (i > start) {
+                const Address& from = remotes[n++ % 3];
+                const std::span<const std::uint8_t> d{data + start, i - start};
+                Address relayed, peer;
+                std::span<const std::uint8_t> payload;
+                bool has = false;
+                if (a.on_relayed(local, from, d, now, relayed, peer, payload, has)) {
+                    SB_FUZZ_CHECK(!has || (payload.data() >= d.data() && payload.data() + payload.size() <= d.data() + d.size()));
+                    if (has) a.on_stun(relayed, peer, payload, now);
+                } else {
+                    a.on_stun(local, from, d, now);
+                }
+            }
             start = i + 2;
             ++i;
             now += 37;
@@ -44,8 +58,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         Transmit t;
         std::size_t out = 0;
         while (a.poll_transmit(t)) {
-            SB_FUZZ_CHECK(t.local == local);
-            SB_FUZZ_CHECK(t.data.size() <= 548);
+            SB_FUZZ_CHECK(t.local == local); // relayed checks leave wrapped, from the host
+            SB_FUZZ_CHECK(t.data.size() <= 1500);
             ++out;
         }
         SB_FUZZ_CHECK(out <= 4 * (size + 16));
