@@ -15,7 +15,7 @@ status=0
 echo "== sanitizer build (ASan + UBSan)"
 if cmake --preset asan >/dev/null && cmake --build build/asan -j"$jobs"; then
   SB_SANITIZED=1 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-    ctest --test-dir build/asan --output-on-failure -R '^(unit|ws_conformance|python_websockets_test|server_test|tls_test|hub_test|turn_test|rooms_test|rtc_aiortc_test)' \
+    ctest --test-dir build/asan --output-on-failure -R '^(unit|ws_conformance|python_websockets_test|server_test|tls_test|hub_test|turn_test|rooms_test|rtc_aiortc_test|files_cli_e2e)' \
     > build/asan-ctest.log 2>&1 || { status=1; cat build/asan-ctest.log; }
   tail -n 3 build/asan-ctest.log
 else

@@ -12,7 +12,8 @@
 //      (its relayed-bytes counter grows by at least the file's size);
 //   6. clear errors: no server (exit 1 with the reason), a missing file, a refused join.
 // It re-runs itself in a private network namespace so the peers have loopback only.
-// Usage: node tests/e2e/files_cli_e2e.mjs --switchboard PATH
+// Usage: node tests/e2e/files_cli_e2e.mjs --switchboard PATH [--no-browser]
+// (--no-browser: the terminal parts only, for builds without the web app such as the sanitizer's)
 import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -25,7 +26,8 @@ import { parseArgs, Report, runInPrivateNetns, sleep } from '../interop/lib/comm
 runInPrivateNetns();
 
 const R = new Report();
-const args = parseArgs();
+const noBrowser = process.argv.includes('--no-browser');
+const args = parseArgs(process.argv.slice(2).filter((a) => a !== '--no-browser'));
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sb-files-'));
 const procs = new Set();
 let browser = null;
@@ -246,6 +248,7 @@ async function main() {
   await throughTheRelay();
   await receiverKilled();
   await clearErrors();
+  if (noBrowser) return;
   browser = await launchChromium('sb-files-', [
     '--allow-loopback-in-peer-connection', '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
     '--disable-features=WebRtcHideLocalIpsWithMdns',
