@@ -118,6 +118,24 @@ def relay(a, b, until, timeout):
     return until()
 
 
+def both_open(a, b, timeout):
+    """Relays signalling until the channel is open on both sides."""
+    return relay(a, b, lambda: any(m.get("event") == "open" for m in a.seen) and
+                 any(m.get("event") == "open" for m in b.seen), timeout)
+
+
+def four_mib_arrive(a, b, timeout):
+    """Sends 4 MiB from a to b; true once b has counted every byte."""
+    a.send({"send_bytes": 4 << 20})
+
+    def digest_done():
+        b.send({"digest": True})
+        time.sleep(0.1)
+        return any(m.get("event") == "digest" and m.get("bytes") == 4 << 20 for m in b.seen)
+
+    return relay(a, b, digest_done, timeout), [m for m in b.seen if m.get("event") == "digest"][-1:]
+
+
 def symmetric_nats_need_the_relay(binary):
     for n, out in (("nata", "ap"), ("natb", "bp")):
         sh("nft", "flush", "chain", "ip", "nat", "post", ns=n)
@@ -125,10 +143,7 @@ def symmetric_nats_need_the_relay(binary):
     a = Peer(binary, "a", "offer", "10.1.0.2", turn="nat:test@203.0.113.1:3478")
     b = Peer(binary, "b", "answer", "10.2.0.2", turn="nat:test@203.0.113.1:3478")
     try:
-        def opened():
-            return any(m.get("event") == "open" for m in a.seen) and any(m.get("event") == "open" for m in b.seen)
-
-        ok = relay(a, b, opened, 40)
+        ok = both_open(a, b, 40)
         relayed = [m["candidate"] for m in a.seen + b.seen if "typ relay" in m.get("candidate", "")]
         check("symmetric NATs: both sides get a relayed candidate from our TURN",
               any(" 203.0.113.1 " in c for c in relayed) and len(relayed) >= 2, relayed)
@@ -137,15 +152,7 @@ def symmetric_nats_need_the_relay(binary):
         routes = [m.get("route") for m in a.seen + b.seen if m.get("event") == "state" and m.get("state") == "connected"]
         check("... through the relay (a relayed candidate on the selected path)", "relay" in routes, routes)
         if ok:
-            a.send({"send_bytes": 4 << 20})
-
-            def digest_done():
-                b.send({"digest": True})
-                time.sleep(0.1)
-                return any(m.get("event") == "digest" and m.get("bytes") == 4 << 20 for m in b.seen)
-
-            check("4 MiB arrive whole through the relay", relay(a, b, digest_done, 30),
-                  [m for m in b.seen if m.get("event") == "digest"][-1:])
+            check("4 MiB arrive whole through the relay", *four_mib_arrive(a, b, 30))
     finally:
         a.stop()
         b.stop()
@@ -171,11 +178,7 @@ def main():
         a = Peer(binary, "a", "offer", "10.1.0.2")
         b = Peer(binary, "b", "answer", "10.2.0.2")
         peers = (a, b)
-
-        def opened():
-            return any(m.get("event") == "open" for m in a.seen) and any(m.get("event") == "open" for m in b.seen)
-
-        ok = relay(a, b, opened, 30)
+        ok = both_open(a, b, 30)
         srflx_a = [m["candidate"] for m in a.seen if "typ srflx" in m.get("candidate", "")]
         srflx_b = [m["candidate"] for m in b.seen if "typ srflx" in m.get("candidate", "")]
         check("each side learns its NAT's public address from our STUN",
@@ -184,16 +187,7 @@ def main():
         check("the data channel opens through both NATs", ok,
               [m for m in a.seen + b.seen if m.get("event") in ("state", "error") or m.get("candidate")])
         if ok:
-            a.send({"send_bytes": 4 << 20})
-
-            def digest_done():
-                b.send({"digest": True})
-                time.sleep(0.1)
-                return any(m.get("event") == "digest" and m.get("bytes") == 4 << 20 for m in b.seen)
-
-            arrived = relay(a, b, digest_done, 20)
-            check("4 MiB sent one way arrive whole across the NATs", arrived,
-                  [m for m in b.seen if m.get("event") == "digest"][-1:])
+            check("4 MiB sent one way arrive whole across the NATs", *four_mib_arrive(a, b, 20))
         for p in peers:
             p.stop()
         symmetric_nats_need_the_relay(binary)

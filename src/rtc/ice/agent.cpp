@@ -118,69 +118,6 @@ void Agent::add_host(const Address& local, std::int64_t now_ms) {
     for (const auto& t : turn_servers_) start_turn(locals_.size() - 1, t, now_ms);
 }
 
-void Agent::add_stun_server(const Address& server, std::int64_t now_ms) {
-    if (options_.lite || std::find(stun_servers_.begin(), stun_servers_.end(), server) != stun_servers_.end()) return;
-    stun_servers_.push_back(server);
-    for (std::size_t i = 0; i < locals_.size(); ++i)
-        if (locals_[i].type == CandidateType::Host) start_gather(i, server, now_ms);
-}
-
-void Agent::start_gather(std::size_t host, const Address& server, std::int64_t now_ms) {
-    if (locals_[host].address.family != server.family) return;
-    Gather g;
-    g.server = server;
-    g.host = host;
-    g.tid = new_tid();
-    g.next_send = now_ms;
-    gathers_.push_back(g);
-}
-
-void Agent::end_of_local_candidates(std::int64_t now_ms) {
-    (void)now_ms;
-    end_of_locals_ = true;
-    check_gathering_done();
-}
-
-void Agent::check_gathering_done() {
-    if (gathering_done_ || !end_of_locals_) return;
-    if (std::any_of(gathers_.begin(), gathers_.end(), [](const Gather& g) { return !g.done; })) return;
-    if (std::any_of(turns_.begin(), turns_.end(), [](const auto& t) { return t->state() == TurnClient::State::Allocating; }))
-        return;
-    gathering_done_ = true;
-    Event e;
-    e.kind = Event::Kind::GatheringDone;
-    events_.push_back(std::move(e));
-}
-
-void Agent::on_gather_response(Gather& g, const stun::MessageView& m) {
-    g.done = true;
-    auto mapped = m.xor_address(stun::attr::XorMappedAddress);
-    if (m.cls() == stun::Class::Success && mapped) {
-        const Candidate& host = locals_[g.host];
-        const bool known = std::any_of(locals_.begin(), locals_.end(), [&](const Candidate& c) { return c.address == *mapped; });
-        if (!known) {
-            Candidate c;
-            c.type = CandidateType::ServerReflexive;
-            c.address = *mapped;
-            c.base = host.address;
-            c.related = host.address;
-            c.priority = candidate_priority(CandidateType::ServerReflexive,
-                                            static_cast<std::uint16_t>(65535 - std::min<std::size_t>(g.host, 1000)));
-            c.foundation = std::to_string(100 + g.host);
-            locals_.push_back(c);
-            if (!options_.relay_only) {
-                Event e;
-                e.kind = Event::Kind::LocalCandidate;
-                e.candidate = c;
-                events_.push_back(std::move(e));
-            }
-            // Checks go from the base: a server-reflexive candidate adds no pair of its own
-            // (RFC 8445 §6.1.2.4 prunes it), it is only announced to the peer.
-        }
-    }
-    check_gathering_done();
-}
-
 // ---------------------------------------------------------------- remote side and pairs
 
 void Agent::set_remote_credentials(std::string ufrag, std::string pwd) {
