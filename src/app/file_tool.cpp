@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -217,7 +218,9 @@ int send_tool(int argc, char** argv) {
         if (!a.quiet) std::fprintf(stderr, "Sending %s (%s) to %s\n", a.file.c_str(), human(static_cast<std::uint64_t>(st.st_size)).c_str(), who(client, sid).c_str());
         if (std::string id = client.send_file(sid, a.file); !id.empty()) outcome[id] = 0;
     };
+    std::map<std::string, bool> unreachable;
     client.on_peer_failed = [&](const std::string& sid, const std::string& reason) {
+        unreachable[sid] = true;
         std::fprintf(stderr, "switchboard send: no connection to %s: %s\n", who(client, sid).c_str(), reason.c_str());
     };
     client.on_participant_left = [&](const Participant& p, const std::string&) {
@@ -236,7 +239,15 @@ int send_tool(int argc, char** argv) {
     };
     client.on_left = [&](const std::string& cause) { std::fprintf(stderr, "switchboard send: out of the room (%s)\n", cause.c_str()); };
     return run(client, a, "receivers", [&] {
-        if (outcome.empty()) return -1;
+        if (outcome.empty()) {
+            // Nobody to send to: everyone in the room is out of reach (no network path).
+            const auto present = client.participants();
+            const bool all_failed = !present.empty() && std::all_of(present.begin(), present.end(), [&](const Participant& p) {
+                return unreachable.count(p.sid) != 0;
+            });
+            if (all_failed) std::fprintf(stderr, "switchboard send: no receiver in the room can be reached\n");
+            return all_failed ? 1 : -1;
+        }
         int done = 0;
         for (const auto& [id, o] : outcome) {
             if (o == 0) return -1;

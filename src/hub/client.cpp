@@ -172,10 +172,10 @@ void Client::connect(const Command& c) {
     if (!c.token.empty()) {
         auto claims = hub.verifier().verify(c.token, unix_seconds(shard_.now_ms()));
         if (!claims) {
-            bool expired = claims.error() == auth::TokenError::Expired;
-            reply_error(c.id, expired ? ErrorCode::TokenExpired : ErrorCode::InvalidToken);
+            reply_error(c.id, token_error_code(claims.error()));
             flush();
-            return io_.disconnect(expired ? disconnect::kTokenExpired : disconnect::kInvalidToken,
+            return io_.disconnect(claims.error() == auth::TokenError::Expired ? disconnect::kTokenExpired
+                                                                              : disconnect::kInvalidToken,
                                   auth::token_error_text(claims.error()));
         }
         user_ = std::move(claims->sub);
@@ -225,8 +225,7 @@ void Client::refresh(const Command& c) {
     if (c.token.empty()) return reply_error(c.id, ErrorCode::BadRequest);
     auto claims = shard_.hub().verifier().verify(c.token, unix_seconds(shard_.now_ms()));
     if (!claims)
-        return reply_error(c.id, claims.error() == auth::TokenError::Expired ? ErrorCode::TokenExpired
-                                                                             : ErrorCode::InvalidToken);
+        return reply_error(c.id, token_error_code(claims.error()));
     if (claims->sub != user_) return reply_error(c.id, ErrorCode::PermissionDenied);
     expires_ = claims->exp;
     token_channels_ = std::move(claims->channels);
@@ -258,7 +257,7 @@ ErrorCode Client::check(std::string_view channel, bool for_publish, std::string_
     if (for_publish) return subs_.count(std::string(channel)) ? ErrorCode::None : ErrorCode::PermissionDenied;
     if (sub_token.empty()) return ErrorCode::PermissionDenied;
     auto claims = shard_.hub().verifier().verify(sub_token, unix_seconds(shard_.now_ms()));
-    if (!claims) return claims.error() == auth::TokenError::Expired ? ErrorCode::TokenExpired : ErrorCode::InvalidToken;
+    if (!claims) return token_error_code(claims.error());
     if (claims->sub != user_ || claims->channel != channel) return ErrorCode::PermissionDenied;
     return ErrorCode::None;
 }

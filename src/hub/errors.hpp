@@ -1,6 +1,8 @@
 #pragma once
 // The hub's error codes (in replies) and disconnect codes (in close frames), as listed in
 // docs/protocol.md. Both tables are part of the client protocol: never renumber.
+#include "auth/jwt.hpp"
+
 #include <cstdint>
 
 namespace switchboard::hub {
@@ -31,6 +33,11 @@ enum class ErrorCode : std::uint16_t {
 
 /// The reason text sent with an error code. Never null.
 const char* error_reason(ErrorCode code) noexcept;
+
+/// What a token that did not verify answers: 109 when it expired (get a new one), 114 otherwise.
+inline constexpr ErrorCode token_error_code(auth::TokenError e) noexcept {
+    return e == auth::TokenError::Expired ? ErrorCode::TokenExpired : ErrorCode::InvalidToken;
+}
 
 /// WebSocket close codes. 4000-4499: reconnect (with backoff); 4500-4999: do not.
 namespace disconnect {

@@ -18,6 +18,7 @@ using hub::ClientRef;
 using hub::Command;
 using hub::ErrorCode;
 using hub::Shard;
+using hub::token_error_code;
 
 struct Rooms::JoinRequest {
     std::string room, sid, identity, info, metadata;
@@ -123,11 +124,7 @@ void Rooms::join(Client& c, const Command& cmd) {
     r.expires = c.expires();
     if (!cmd.token.empty()) {
         auto claims = hub_.verifier().verify(cmd.token, now_ms / 1000);
-        if (!claims) {
-            const bool expired = claims.error() == auth::TokenError::Expired;
-            return c.reply_error(cmd.id, expired ? ErrorCode::TokenExpired : ErrorCode::InvalidToken,
-                                 auth::token_error_text(claims.error()));
-        }
+        if (!claims) return c.reply_error(cmd.id, token_error_code(claims.error()), auth::token_error_text(claims.error()));
         if (claims->room != cmd.room)
             return c.reply_error(cmd.id, ErrorCode::PermissionDenied, "the room token is for another room");
         if (!claims->sub.empty()) r.identity = claims->sub;

@@ -10,11 +10,13 @@
 //      partial file); the receiving terminal is killed mid-transfer (send exits 1, says why);
 //   5. through the relay: send and receive with --relay move the file through this server's TURN
 //      (its relayed-bytes counter grows by at least the file's size);
-//   6. clear errors: no server (exit 1 with the reason), a missing file, a refused join.
+//   6. clear errors: no server (exit 1 with the reason), a missing file, a refused join, and no
+//      path to the receiver at all (UDP dropped with nftables): send gives up with the reason
+//      once ICE has (about 30 s).
 // It re-runs itself in a private network namespace so the peers have loopback only.
 // Usage: node tests/e2e/files_cli_e2e.mjs --switchboard PATH [--no-browser]
 // (--no-browser: the terminal parts only, for builds without the web app such as the sanitizer's)
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -236,18 +238,39 @@ async function clearErrors() {
   R.check('usage errors exit 2', usage.code === 2 && /which file/.test(usage.stderr), usage.stderr);
 }
 
+async function unreachable() {
+  const file = makeFile('small.bin', 1024);
+  execFileSync('nft', ['-f', '-'], {
+    input: 'table inet block {\n chain out {\n  type filter hook output priority 0;\n  meta l4proto udp drop\n }\n}\n',
+  });
+  try {
+    const recv = cli(['receive', '--room', 'walled', '--out', tmp, '--quiet', '--server', server.wsUrl, '--timeout', '50']);
+    await sleep(300);
+    const started = Date.now();
+    const s = await cli(['send', file, '--room', 'walled', '--server', server.wsUrl, '--timeout', '50']).done;
+    R.check('no path to the receiver: send exits 1 saying so once ICE gives up',
+      s.code === 1 && /no receiver in the room can be reached/.test(s.stderr) && /ICE failed/.test(s.stderr),
+      `${Date.now() - started} ms: ${s.stderr.slice(-300)}`);
+    recv.proc.kill('SIGTERM');
+    await recv.done;
+  } finally {
+    execFileSync('nft', ['delete', 'table', 'inet', 'block']);
+  }
+}
+
 function __filename() {
   return new URL(import.meta.url).pathname;
 }
 
 async function main() {
-  R.watchdog(240);
+  R.watchdog(280);
   server = new Switchboard(args.switchboard, ['--loops', '2', '--turn-allow-peer', '127.0.0.0/8']);
   await server.start();
   await twoTerminals();
   await throughTheRelay();
   await receiverKilled();
   await clearErrors();
+  await unreachable();
   if (noBrowser) return;
   browser = await launchChromium('sb-files-', [
     '--allow-loopback-in-peer-connection', '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
