@@ -31,7 +31,8 @@
 namespace switchboard {
 
 struct ClientOptions {
-    std::string url = "ws://127.0.0.1:8080"; // the server; the path defaults to /connection
+    std::string url = "ws://127.0.0.1:8080"; // the server (ws:// or wss://); the path defaults to /connection
+    std::string ca_file; // wss://: trust these certificates (PEM) instead of the system's
     std::string token;      // connection token, when the server requires one
     std::string name;       // display name of an anonymous connection
     int timeout_ms = 10000; // for connect() and join()

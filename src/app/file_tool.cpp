@@ -36,7 +36,8 @@ constexpr const char* kReceiveUsage =
     "matched the sender's.\n\n";
 constexpr const char* kCommonOptions =
     "Options:\n"
-    "  --server URL       the server (default ws://127.0.0.1:8080)\n"
+    "  --server URL       the server, ws:// or wss:// (default ws://127.0.0.1:8080)\n"
+    "  --ca-file FILE     wss://: trust the certificates in FILE (PEM) instead of the system's\n"
     "  --token TOKEN      connection token, when the server requires one\n"
     "  --room-token TOKEN room token, when the room requires one\n"
     "  --name NAME        the name others see\n"
@@ -66,6 +67,7 @@ Args parse(int argc, char** argv, bool sending) {
         if (k == "-h" || k == "--help") a.help = true;
         else if (k == "--room") a.room = value();
         else if (k == "--server") a.client.url = value();
+        else if (k == "--ca-file") a.client.ca_file = value();
         else if (k == "--token") a.client.token = value();
         else if (k == "--room-token") a.room_token = value();
         else if (k == "--name") a.client.name = value();

@@ -60,10 +60,9 @@ Client::Impl::~Impl() {
 
 std::string Client::Impl::parse_url() {
     std::string_view u = options.url;
-    if (u.substr(0, 6) == "wss://")
-        return "wss:// is not supported by this client yet: use ws:// (or a proxy that terminates TLS)";
-    if (u.substr(0, 5) != "ws://") return "the server URL must start with ws:// (" + options.url + ")";
-    u.remove_prefix(5);
+    secure = u.substr(0, 6) == "wss://";
+    if (!secure && u.substr(0, 5) != "ws://") return "the server URL must start with ws:// or wss:// (" + options.url + ")";
+    u.remove_prefix(secure ? 6 : 5);
     const auto slash = u.find('/');
     std::string_view authority = u.substr(0, slash);
     path = slash == std::string_view::npos || u.substr(slash) == "/" ? "/connection" : std::string(u.substr(slash));
@@ -80,7 +79,7 @@ std::string Client::Impl::parse_url() {
         authority = colon == std::string_view::npos ? std::string_view{} : authority.substr(colon);
     }
     host = std::string(h);
-    server_port = 80;
+    server_port = secure ? 443 : 80;
     if (!authority.empty()) {
         if (authority.front() != ':' || authority.size() < 2 || authority.size() > 6) return "bad port in " + options.url;
         unsigned v = 0;
@@ -110,7 +109,26 @@ void Client::Impl::flush_hub() {
     if (!hub) return;
     io_buf.clear();
     hub->take_output(io_buf);
+    if (tls) {
+        if (!io_buf.empty() && !tls->write(io_buf)) return lost("TLS: cannot write to the server");
+        flush_tls();
+        return;
+    }
     if (!io_buf.empty() && !tcp.write(io_buf)) lost("the connection to the server broke");
+}
+
+void Client::Impl::flush_tls() {
+    tls_out.clear();
+    tls->take_output(tls_out);
+    if (!tls_out.empty() && !tcp.write(tls_out.span())) lost("the connection to the server broke");
+}
+
+void Client::Impl::on_server_bytes(std::span<const std::uint8_t> bytes) {
+    if (!tls) return hub->on_bytes(bytes);
+    tls_plain.clear();
+    if (!tls->feed(bytes, tls_plain)) return lost(tls->error().empty() ? "TLS failed" : tls->error());
+    flush_tls(); // handshake records, alerts
+    if (!tls_plain.empty()) hub->on_bytes(tls_plain.span());
 }
 
 bool Client::Impl::wait_reply(std::uint32_t id, HubMessage& out) {
@@ -392,7 +410,7 @@ void Client::Impl::step(int timeout_ms) {
     if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) {
         io_buf.clear();
         const bool alive = tcp.read(io_buf);
-        if (!io_buf.empty() && hub) hub->on_bytes(io_buf);
+        if (!io_buf.empty() && hub) on_server_bytes(io_buf);
         if (!alive && hub && !hub->closed()) lost("the server closed the connection");
     }
     if (fds[0].revents & POLLOUT) tcp.flush();
@@ -439,6 +457,16 @@ std::string Client::connect() {
     if (std::string err = d.parse_url(); !err.empty()) return err;
     d.error.clear();
     if (std::string err = d.tcp.connect(d.host, d.server_port, d.options.timeout_ms); !err.empty()) return err;
+    d.tls.reset();
+    if (d.secure) {
+        try {
+            if (!d.tls_ctx) d.tls_ctx = net::TlsContext::client(d.options.ca_file);
+        } catch (const std::exception& e) {
+            return e.what();
+        }
+        d.tls = std::make_unique<net::TlsSession>(*d.tls_ctx, d.host);
+        d.on_server_bytes({}); // the ClientHello
+    }
     const bool v6 = d.host.find(':') != std::string::npos;
     const std::string host_header = (v6 ? "[" + d.host + "]" : d.host) + ":" + std::to_string(d.server_port);
     d.hub = std::make_unique<client::HubSession>(host_header, d.path, std::random_device{}());

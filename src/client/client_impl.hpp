@@ -9,6 +9,7 @@
 #include "client/hub_session.hpp"
 #include "json/reader.hpp"
 #include "net/client_socket.hpp"
+#include "net/tls.hpp"
 #include "rtc/peer/peer_connection.hpp"
 
 #include <cstdio>
@@ -51,6 +52,10 @@ struct Client::Impl {
     std::string host, path; // from the URL
     std::uint16_t server_port = 8080;
     net::TcpClient tcp;
+    bool secure = false; // wss://
+    std::unique_ptr<net::TlsContext> tls_ctx;
+    std::unique_ptr<net::TlsSession> tls;
+    ByteBuffer tls_out, tls_plain;
     std::unique_ptr<client::HubSession> hub;
     std::vector<std::uint8_t> io_buf;
     std::string error, room, sid;
@@ -81,6 +86,8 @@ struct Client::Impl {
     void pump_peer(Peer& p, std::int64_t now);
     void drop_peer(const std::string& sid, const std::string& why);
     void flush_hub();
+    void flush_tls();
+    void on_server_bytes(std::span<const std::uint8_t> bytes);
     void lost(std::string why);
     Peer* connected_peer(const std::string& sid);
 

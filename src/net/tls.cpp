@@ -6,6 +6,7 @@
 #include <openssl/x509.h>
 
 #include <stdexcept>
+#include <openssl/x509v3.h>
 
 namespace switchboard::net {
 namespace {
@@ -61,6 +62,33 @@ void TlsContext::configure(const std::string& cert_file, const std::string& key_
 
 TlsContext::~TlsContext() { SSL_CTX_free(ctx_); }
 
+std::unique_ptr<TlsContext> TlsContext::client(const std::string& ca_file) {
+    std::unique_ptr<TlsContext> c(new TlsContext());
+    c->ctx_ = SSL_CTX_new(TLS_client_method());
+    if (!c->ctx_) throw std::runtime_error("TLS: " + ssl_error());
+    SSL_CTX_set_min_proto_version(c->ctx_, TLS1_2_VERSION);
+    SSL_CTX_set_mode(c->ctx_, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_RELEASE_BUFFERS);
+    SSL_CTX_set_verify(c->ctx_, SSL_VERIFY_PEER, nullptr);
+    const int ok = ca_file.empty() ? SSL_CTX_set_default_verify_paths(c->ctx_)
+                                   : SSL_CTX_load_verify_locations(c->ctx_, ca_file.c_str(), nullptr);
+    if (ok != 1) throw std::runtime_error("TLS trust store " + (ca_file.empty() ? "(system)" : ca_file) + ": " + ssl_error());
+    static const unsigned char alpn[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
+    SSL_CTX_set_alpn_protos(c->ctx_, alpn, sizeof alpn);
+    return c;
+}
+
+TlsSession::TlsSession(const TlsContext& ctx, const std::string& host) : TlsSession(ctx) {
+    SSL_set_connect_state(ssl_);
+    // The certificate must name the host: an IP address when one was given, else the DNS name,
+    // which also goes in SNI (RFC 6066 keeps IP literals out of it).
+    X509_VERIFY_PARAM* param = SSL_get0_param(ssl_);
+    if (X509_VERIFY_PARAM_set1_ip_asc(param, host.c_str()) != 1) {
+        ERR_clear_error();
+        X509_VERIFY_PARAM_set1_host(param, host.c_str(), host.size());
+        SSL_ctrl(ssl_, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name, const_cast<char*>(host.c_str()));
+    }
+}
+
 TlsSession::TlsSession(const TlsContext& ctx) {
     ssl_ = SSL_new(ctx.native());
     rbio_ = BIO_new(BIO_s_mem());
@@ -82,6 +110,9 @@ bool TlsSession::feed(std::span<const std::uint8_t> cipher, ByteBuffer& plain) {
         if (r != 1) {
             int e = SSL_get_error(ssl_, r);
             if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) return true;
+            const long verify = SSL_get_verify_result(ssl_);
+            error_ = verify != X509_V_OK ? std::string("certificate not trusted: ") + X509_verify_cert_error_string(verify)
+                                         : "TLS handshake failed: " + ssl_error();
             ERR_clear_error();
             return false;
         }

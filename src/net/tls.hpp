@@ -15,17 +15,21 @@ typedef struct bio_st BIO;
 namespace switchboard::net {
 
 /// Server certificate and key; shared read-only by all loops (OpenSSL contexts are thread-safe
-/// once configured).
+/// once configured). Or, for clients, the certificates to trust.
 class TlsContext {
   public:
     /// Throws std::runtime_error with OpenSSL's reason when the files can't be used.
     TlsContext(const std::string& cert_file, const std::string& key_file);
+    /// A client's: servers are verified against `ca_file` (PEM), or the system's store when
+    /// empty (which also honours SSL_CERT_FILE). Throws std::runtime_error.
+    static std::unique_ptr<TlsContext> client(const std::string& ca_file);
     ~TlsContext();
     TlsContext(const TlsContext&) = delete;
     TlsContext& operator=(const TlsContext&) = delete;
     SSL_CTX* native() const noexcept { return ctx_; }
 
   private:
+    TlsContext() = default;
     void configure(const std::string& cert_file, const std::string& key_file);
     SSL_CTX* ctx_ = nullptr;
 };
@@ -34,6 +38,9 @@ class TlsContext {
 class TlsSession {
   public:
     explicit TlsSession(const TlsContext& ctx);
+    /// A client's session to `host` (SNI, and the name or IP address the certificate must
+    /// carry). The handshake starts with the first feed() (an empty one is fine).
+    TlsSession(const TlsContext& ctx, const std::string& host);
     ~TlsSession();
     TlsSession(const TlsSession&) = delete;
     TlsSession& operator=(const TlsSession&) = delete;
@@ -48,12 +55,15 @@ class TlsSession {
     bool has_output() const noexcept;
     bool handshake_done() const noexcept;
     void shutdown();
+    /// Why the last feed() failed (certificate verification, protocol), "" if it did not.
+    const std::string& error() const noexcept { return error_; }
 
   private:
     SSL* ssl_ = nullptr;
     BIO* rbio_ = nullptr; // ciphertext in
     BIO* wbio_ = nullptr; // ciphertext out
     ByteBuffer pending_plain_; // written before the handshake finished
+    std::string error_;
 };
 
 } // namespace switchboard::net

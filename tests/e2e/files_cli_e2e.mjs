@@ -10,7 +10,9 @@
 //      partial file); the receiving terminal is killed mid-transfer (send exits 1, says why);
 //   5. through the relay: send and receive with --relay move the file through this server's TURN
 //      (its relayed-bytes counter grows by at least the file's size);
-//   6. clear errors: no server (exit 1 with the reason), a missing file, a refused join, and no
+//   6. over wss:// to a server with a certificate: verified against --ca-file, refused (exit 1,
+//      "certificate not trusted") without it;
+//   7. clear errors: no server (exit 1 with the reason), a missing file, a refused join, and no
 //      path to the receiver at all (UDP dropped with nftables): send gives up with the reason
 //      once ICE has (about 30 s).
 // It re-runs itself in a private network namespace so the peers have loopback only.
@@ -206,6 +208,30 @@ async function receiverKilled() {
   fs.rmSync(file);
 }
 
+async function overTls() {
+  const certs = path.join(tmp, 'certs');
+  execFileSync('bash', [path.join(path.dirname(__filename()), '..', '..', 'scripts', 'make-cert.sh'), certs], { stdio: 'ignore' });
+  const cert = path.join(certs, 'cert.pem');
+  const tlsServer = new Switchboard(args.switchboard, ['--loops', '1', '--tls-cert', cert, '--tls-key', path.join(certs, 'key.pem')]);
+  await tlsServer.start();
+  try {
+    const file = makeFile('secret.bin', 2 * 1024 * 1024);
+    const out = fs.mkdtempSync(path.join(tmp, 'tls-'));
+    const tlsArgs = ['--server', tlsServer.wsUrl, '--ca-file', cert, '--timeout', '30', '--quiet'];
+    const recv = cli(['receive', '--room', 'tls', '--out', out, ...tlsArgs]);
+    await sleep(300);
+    const [s, r] = await Promise.all([cli(['send', file, '--room', 'tls', ...tlsArgs]).done, recv.done]);
+    R.check(`over ${tlsServer.wsUrl.split(':')[0]}:// with --ca-file: the file arrives verified`,
+      tlsServer.wsUrl.startsWith('wss://') && s.code === 0 && r.code === 0 && sha256(path.join(out, 'secret.bin')) === sha256(file),
+      `${s.stderr} ${r.stderr}`);
+    const untrusted = await cli(['send', file, '--room', 'tls', '--server', tlsServer.wsUrl, '--timeout', '10']).done;
+    R.check('wss:// to a certificate nobody vouches for: exit 1, not trusted', untrusted.code === 1 &&
+      /certificate not trusted/.test(untrusted.stderr), untrusted.stderr);
+  } finally {
+    await tlsServer.stop();
+  }
+}
+
 async function relayedBytes() {
   const text = (await server.get('/metrics')).body.toString();
   let sum = 0;
@@ -268,6 +294,7 @@ async function main() {
   await server.start();
   await twoTerminals();
   await throughTheRelay();
+  await overTls();
   await receiverKilled();
   await clearErrors();
   await unreachable();
