@@ -17,6 +17,7 @@
 #include <functional>
 #include <map>
 #include <string>
+#include <vector>
 
 namespace switchboard::app {
 
@@ -25,15 +26,15 @@ namespace {
 volatile std::sig_atomic_t g_interrupted = 0;
 
 constexpr const char* kSendUsage =
-    "Usage: switchboard send FILE --room ROOM [options]\n\n"
-    "Sends FILE peer to peer to everyone who is in ROOM (or joins it) on a Switchboard server:\n"
+    "Usage: switchboard send FILE... --room ROOM [options]\n\n"
+    "Sends each FILE peer to peer to everyone who is in ROOM (or joins it) on a Switchboard server:\n"
     "other terminals running 'switchboard receive', browsers in the web app's call. Exits 0 once\n"
-    "every receiver it started with has confirmed the SHA-256.\n\n";
+    "every receiver it started with has confirmed the SHA-256 of every file.\n\n";
 constexpr const char* kReceiveUsage =
     "Usage: switchboard receive --room ROOM [--out DIR] [options]\n\n"
-    "Waits in ROOM for a file sent with 'switchboard send' or from the web app, writes it to DIR\n"
-    "(default: the current directory; never over an existing file) and exits 0 when its SHA-256\n"
-    "matched the sender's.\n\n";
+    "Waits in ROOM for files sent with 'switchboard send' or from the web app, writes them to DIR\n"
+    "(default: the current directory; never over an existing file) and exits once those that came\n"
+    "together are done: 0 when every SHA-256 matched the sender's.\n\n";
 constexpr const char* kCommonOptions =
     "Options:\n"
     "  --server URL       the server, ws:// or wss:// (default ws://127.0.0.1:8080)\n"
@@ -46,7 +47,8 @@ constexpr const char* kCommonOptions =
     "  --quiet            no progress\n";
 
 struct Args {
-    std::string file, room, out = ".", room_token;
+    std::vector<std::string> files;
+    std::string room, out = ".", room_token;
     ClientOptions client;
     double timeout = 0;
     bool quiet = false, help = false;
@@ -79,13 +81,13 @@ Args parse(int argc, char** argv, bool sending) {
             if (v.empty() || *end || a.timeout <= 0) a.error = "--timeout wants a number of seconds";
         } else if (k == "--quiet") a.quiet = true;
         else if (k == "--relay") a.client.relay_only = true;
-        else if (sending && a.file.empty() && !k.empty() && k[0] != '-') a.file = k;
+        else if (sending && !k.empty() && k[0] != '-') a.files.push_back(k);
         else a.error = "unknown argument '" + k + "'";
         if (!a.error.empty()) break;
     }
     if (a.error.empty() && !a.help) {
         if (a.room.empty()) a.error = "--room is required";
-        else if (sending && a.file.empty()) a.error = "which file? (switchboard send FILE --room ROOM)";
+        else if (sending && a.files.empty()) a.error = "which file? (switchboard send FILE --room ROOM)";
     }
     if (a.client.name.empty()) a.client.name = sending ? "switchboard send" : "switchboard receive";
     return a;
@@ -198,14 +200,18 @@ int send_tool(int argc, char** argv) {
         std::fputs(kCommonOptions, a.help ? stdout : stderr);
         return a.help ? 0 : 2;
     }
-    struct stat st {};
-    if (::stat(a.file.c_str(), &st) != 0) {
-        std::fprintf(stderr, "switchboard send: %s: %s\n", a.file.c_str(), std::strerror(errno));
-        return 1;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        std::fprintf(stderr, "switchboard send: %s is not a regular file\n", a.file.c_str());
-        return 1;
+    std::uint64_t total = 0;
+    for (const auto& file : a.files) {
+        struct stat st {};
+        if (::stat(file.c_str(), &st) != 0) {
+            std::fprintf(stderr, "switchboard send: %s: %s\n", file.c_str(), std::strerror(errno));
+            return 1;
+        }
+        if (!S_ISREG(st.st_mode)) {
+            std::fprintf(stderr, "switchboard send: %s is not a regular file\n", file.c_str());
+            return 1;
+        }
+        total += static_cast<std::uint64_t>(st.st_size);
     }
     Client client(a.client);
     Progress progress(a.quiet);
@@ -217,8 +223,12 @@ int send_tool(int argc, char** argv) {
     client.on_peer_connected = [&](const std::string& sid) {
         if (sent_to[sid]) return;
         sent_to[sid] = true;
-        if (!a.quiet) std::fprintf(stderr, "Sending %s (%s) to %s\n", a.file.c_str(), human(static_cast<std::uint64_t>(st.st_size)).c_str(), who(client, sid).c_str());
-        if (std::string id = client.send_file(sid, a.file); !id.empty()) outcome[id] = 0;
+        if (!a.quiet) {
+            const std::string what = a.files.size() == 1 ? a.files[0] : std::to_string(a.files.size()) + " files";
+            std::fprintf(stderr, "Sending %s (%s) to %s\n", what.c_str(), human(total).c_str(), who(client, sid).c_str());
+        }
+        for (const auto& file : a.files)
+            if (std::string id = client.send_file(sid, file); !id.empty()) outcome[id] = 0;
     };
     std::map<std::string, bool> unreachable;
     client.on_peer_failed = [&](const std::string& sid, const std::string& reason) {
@@ -275,7 +285,8 @@ int receive_tool(int argc, char** argv) {
     Client client(a.client);
     client.accept_files(a.out);
     Progress progress(a.quiet);
-    int status = -1;
+    int done = 0, failed = 0;
+    bool out_of_room = false;
     client.on_participant_joined = [&](const Participant& p) {
         if (!a.quiet) std::fprintf(stderr, "%s joined\n", (p.name.empty() ? p.identity : p.name).c_str());
     };
@@ -289,18 +300,24 @@ int receive_tool(int argc, char** argv) {
     client.on_file_done = [&](const FileTransferInfo& t) {
         std::printf("received %s %llu %s\n", t.path.c_str(), static_cast<unsigned long long>(t.size), t.sha256.c_str());
         std::fflush(stdout);
-        status = 0;
+        ++done;
     };
     client.on_file_failed = [&](const FileTransferInfo& t, const std::string& reason) {
         progress.end_line();
         std::fprintf(stderr, "switchboard receive: %s failed: %s\n", t.name.empty() ? "the file" : t.name.c_str(), reason.c_str());
-        status = 1;
+        ++failed;
     };
     client.on_left = [&](const std::string& cause) {
         std::fprintf(stderr, "switchboard receive: out of the room (%s)\n", cause.c_str());
-        status = 1;
+        out_of_room = true;
     };
-    return run(client, a, "a file", [&] { return status; });
+    // Files sent together (several dropped on the call, `send a b c`) are announced together:
+    // done when some have ended and none is still on its way.
+    return run(client, a, "files", [&] {
+        if (out_of_room) return 1;
+        if (done + failed == 0 || !client.settled()) return -1;
+        return failed ? 1 : 0;
+    });
 }
 
 } // namespace switchboard::app

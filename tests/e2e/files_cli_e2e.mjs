@@ -86,6 +86,16 @@ async function twoTerminals() {
   await sleep(300);
   const send2 = cli(['send', file, '--room', 'terminals2', ...common()]);
   const [s2, r2] = await Promise.all([send2.done, recv2.done]);
+  // Several files at once, an empty one among them: all arrive, receive exits once all are done.
+  const many = [makeFile('one.bin', 1024 * 1024), makeFile('empty.bin', 0), makeFile('five.bin', 5 * 1024 * 1024)];
+  const out3 = fs.mkdtempSync(path.join(tmp, 'many-'));
+  const recv3 = cli(['receive', '--room', 'many', '--out', out3, ...common()]);
+  await sleep(300);
+  const [s3, r3] = await Promise.all([cli(['send', ...many, '--room', 'many', ...common()]).done, recv3.done]);
+  R.check('three files in one send (one empty): both exit 0 and every file on disk has its hash',
+    s3.code === 0 && r3.code === 0 && many.every((f) => fs.existsSync(path.join(out3, path.basename(f))) &&
+      sha256(path.join(out3, path.basename(f))) === sha256(f)) && (r3.stdout.match(/^received /gm) ?? []).length === 3,
+    `${s3.stderr}\n${r3.stderr}\n${fs.readdirSync(out3).join(', ')}`);
   R.check('a second file of the same name is written beside the first',
     s2.code === 0 && r2.code === 0 && fs.existsSync(path.join(out, 'thirty (1).bin')) && sha256(path.join(out, 'thirty (1).bin')) === want,
     fs.readdirSync(out).join(', '));
