@@ -190,16 +190,19 @@ int run(Client& client, const Args& a, const char* waiting_for, const std::funct
     }
 }
 
+// --help (status 0) or a usage error (status 2, with what was wrong).
+int usage(const Args& a, const char* command, const char* text) {
+    if (!a.error.empty()) std::fprintf(stderr, "switchboard %s: %s\n\n", command, a.error.c_str());
+    std::fputs(text, a.help ? stdout : stderr);
+    std::fputs(kCommonOptions, a.help ? stdout : stderr);
+    return a.help ? 0 : 2;
+}
+
 } // namespace
 
 int send_tool(int argc, char** argv) {
     Args a = parse(argc, argv, true);
-    if (a.help || !a.error.empty()) {
-        if (!a.error.empty()) std::fprintf(stderr, "switchboard send: %s\n\n", a.error.c_str());
-        std::fputs(kSendUsage, a.help ? stdout : stderr);
-        std::fputs(kCommonOptions, a.help ? stdout : stderr);
-        return a.help ? 0 : 2;
-    }
+    if (a.help || !a.error.empty()) return usage(a, "send", kSendUsage);
     std::uint64_t total = 0;
     for (const auto& file : a.files) {
         struct stat st {};
@@ -271,12 +274,7 @@ int send_tool(int argc, char** argv) {
 
 int receive_tool(int argc, char** argv) {
     Args a = parse(argc, argv, false);
-    if (a.help || !a.error.empty()) {
-        if (!a.error.empty()) std::fprintf(stderr, "switchboard receive: %s\n\n", a.error.c_str());
-        std::fputs(kReceiveUsage, a.help ? stdout : stderr);
-        std::fputs(kCommonOptions, a.help ? stdout : stderr);
-        return a.help ? 0 : 2;
-    }
+    if (a.help || !a.error.empty()) return usage(a, "receive", kReceiveUsage);
     struct stat st {};
     if (::stat(a.out.c_str(), &st) != 0 || !S_ISDIR(st.st_mode) || ::access(a.out.c_str(), W_OK) != 0) {
         std::fprintf(stderr, "switchboard receive: %s is not a directory this user can write to\n", a.out.c_str());

@@ -96,11 +96,7 @@ std::string Client::Impl::parse_url() {
 void Client::Impl::lost(std::string why) {
     if (!error.empty()) return;
     error = std::move(why);
-    for (auto it = peers.begin(); it != peers.end();) {
-        const std::string s = it->first;
-        ++it;
-        drop_peer(s, "the connection to the server was lost");
-    }
+    drop_peers("the connection to the server was lost");
     joined = false;
     tcp.close();
 }
@@ -240,6 +236,13 @@ void Client::Impl::drop_peer(const std::string& s, const std::string& why) {
     peers.erase(it);
 }
 
+void Client::Impl::drop_peers(const std::string& why) {
+    while (!peers.empty()) {
+        const std::string first = peers.begin()->first; // a copy: the key goes with the entry
+        drop_peer(first, why);
+    }
+}
+
 Client::Impl::Peer* Client::Impl::connected_peer(const std::string& s) {
     auto it = peers.find(s);
     return it != peers.end() && it->second.connected && !it->second.failed ? &it->second : nullptr;
@@ -318,11 +321,7 @@ void Client::Impl::on_push(const HubMessage& m) {
         if (self.on_participant_left) self.on_participant_left(gone, cause);
     } else if (m.push == "room_left") {
         joined = false;
-        for (auto it = peers.begin(); it != peers.end();) {
-            const std::string p = it->first;
-            ++it;
-            drop_peer(p, "this client was taken out of the room (" + cause + ")");
-        }
+        drop_peers("this client was taken out of the room (" + cause + ")");
         participants.clear();
         if (self.on_left) self.on_left(cause);
     }
@@ -532,11 +531,7 @@ std::string Client::join(const std::string& room, const std::string& room_token)
 void Client::leave() {
     Impl& d = *impl_;
     if (!d.joined) return;
-    for (auto it = d.peers.begin(); it != d.peers.end();) {
-        const std::string s = it->first;
-        ++it;
-        d.drop_peer(s, "this side left the room");
-    }
+    d.drop_peers("this side left the room");
     d.participants.clear();
     d.hub->command("room_leave", "\"room\":" + quoted(d.room));
     d.flush_hub();

@@ -68,6 +68,7 @@ struct Client::Impl {
     std::string accept_dir;
     bool joined = false;
     std::vector<std::uint8_t> datagram = std::vector<std::uint8_t>(65536);
+    std::vector<std::uint8_t> file_chunk; // read buffer of the senders, kept between polls
 
     Impl(Client& c, ClientOptions o) : self(c), options(std::move(o)) {}
     ~Impl();
@@ -85,6 +86,7 @@ struct Client::Impl {
     void send_candidate(Peer& p, const std::string& candidate);
     void pump_peer(Peer& p, std::int64_t now);
     void drop_peer(const std::string& sid, const std::string& why);
+    void drop_peers(const std::string& why);
     void flush_hub();
     void flush_tls();
     void on_server_bytes(std::span<const std::uint8_t> bytes);

@@ -219,7 +219,7 @@ bool Client::Impl::on_file_channel_closed(Peer& p, std::uint16_t channel) {
 }
 
 void Client::Impl::pump_files(std::int64_t now) {
-    std::vector<std::uint8_t> chunk;
+    std::vector<std::uint8_t>& chunk = file_chunk;
     for (auto& [id, t] : transfers) {
         if (t.state != State::Sending) continue;
         Peer* p = connected_peer(t.info.sid);

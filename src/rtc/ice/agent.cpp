@@ -106,16 +106,19 @@ void Agent::add_host(const Address& local, std::int64_t now_ms) {
     const std::uint16_t pref = static_cast<std::uint16_t>(65535 - std::min<std::size_t>(locals_.size(), 1000));
     c.priority = candidate_priority(CandidateType::Host, pref);
     c.foundation = std::to_string(1 + locals_.size());
-    locals_.push_back(c);
-    if (!options_.relay_only) {
-        Event e;
-        e.kind = Event::Kind::LocalCandidate;
-        e.candidate = c;
-        events_.push_back(std::move(e));
-    }
+    add_local(c);
     for (const auto& r : remotes_) add_pair(locals_.size() - 1, r, now_ms);
     for (const auto& s : stun_servers_) start_gather(locals_.size() - 1, s, now_ms);
     for (const auto& t : turn_servers_) start_turn(locals_.size() - 1, t, now_ms);
+}
+
+void Agent::add_local(const Candidate& c) {
+    locals_.push_back(c);
+    if (!announced(c)) return;
+    Event e;
+    e.kind = Event::Kind::LocalCandidate;
+    e.candidate = c;
+    events_.push_back(std::move(e));
 }
 
 // ---------------------------------------------------------------- remote side and pairs

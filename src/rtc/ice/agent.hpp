@@ -180,6 +180,8 @@ class Agent {
     void check_gathering_done();
     void start_gather(std::size_t host, const Address& server, std::int64_t now_ms);
     std::size_t local_for(const Address& base) const;
+    /// Keeps a local candidate and, unless relay-only hides it, tells the caller.
+    void add_local(const Candidate& c);
     void start_turn(std::size_t host, const TurnServer& server, std::int64_t now_ms);
     void on_turn_progress(std::int64_t now_ms);
     TurnClient* turn_for_relayed(const Address& relayed);

@@ -57,13 +57,7 @@ void Agent::on_gather_response(Gather& g, const stun::MessageView& m) {
             c.priority = candidate_priority(CandidateType::ServerReflexive,
                                             static_cast<std::uint16_t>(65535 - std::min<std::size_t>(g.host, 1000)));
             c.foundation = std::to_string(100 + g.host);
-            locals_.push_back(c);
-            if (!options_.relay_only) {
-                Event e;
-                e.kind = Event::Kind::LocalCandidate;
-                e.candidate = c;
-                events_.push_back(std::move(e));
-            }
+            add_local(c);
             // Checks go from the base: a server-reflexive candidate adds no pair of its own
             // (RFC 8445 §6.1.2.4 prunes it), it is only announced to the peer.
         }
@@ -107,11 +101,7 @@ void Agent::on_turn_progress(std::int64_t now) {
         c.priority = candidate_priority(CandidateType::Relayed,
                                         static_cast<std::uint16_t>(65535 - std::min<std::size_t>(host, 1000)));
         c.foundation = std::to_string(200 + i);
-        locals_.push_back(c);
-        Event e;
-        e.kind = Event::Kind::LocalCandidate;
-        e.candidate = c;
-        events_.push_back(std::move(e));
+        add_local(c);
         next_pacing_ = std::min(next_pacing_, now);
         for (const auto& r : remotes_) add_pair(locals_.size() - 1, r, now);
     }

@@ -83,12 +83,12 @@ bool TurnClient::on_datagram(std::span<const std::uint8_t> d, std::int64_t now, 
     if (m.cls() != stun::Class::Success && m.cls() != stun::Class::Error) return false;
     auto it = std::find_if(requests_.begin(), requests_.end(), [&](const Request& r) { return r.tid == m.transaction_id(); });
     if (it == requests_.end()) return false; // a Binding answer to the agent, say
-    on_response(m, now);
+    on_response(m, static_cast<std::size_t>(it - requests_.begin()), now);
     return true;
 }
 
-void TurnClient::on_response(const stun::MessageView& m, std::int64_t now) {
-    auto it = std::find_if(requests_.begin(), requests_.end(), [&](const Request& r) { return r.tid == m.transaction_id(); });
+void TurnClient::on_response(const stun::MessageView& m, std::size_t index, std::int64_t now) {
+    const auto it = requests_.begin() + static_cast<std::ptrdiff_t>(index);
     // A success must carry the key's signature: anything else is not the server's, and the
     // request stays outstanding (retransmitted) as if nothing had come.
     if (m.cls() == stun::Class::Success && authenticated_ && (!m.has_integrity() || !m.integrity_ok(key_))) return;

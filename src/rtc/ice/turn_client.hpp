@@ -76,7 +76,7 @@ class TurnClient {
     };
     void send(Kind kind, std::int64_t now, const Address& peer = {}, std::uint32_t lifetime = 600);
     void compose(Request& r);
-    void on_response(const stun::MessageView& m, std::int64_t now);
+    void on_response(const stun::MessageView& m, std::size_t index, std::int64_t now); // requests_[index]'s
     void fail(std::string why);
 
     Address host_;

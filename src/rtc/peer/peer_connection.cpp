@@ -53,10 +53,7 @@ std::string PeerConnection::describe(const std::string& setup) {
 }
 
 std::string PeerConnection::create_offer(std::int64_t now_ms) {
-    if (!have_remote_) {
-        offerer_ = true;
-        ice_.set_role(ice::Role::Controlling);
-    }
+    if (!have_remote_) ice_.set_role(ice::Role::Controlling);
     offer_pending_ = true;
     answer_pending_ = false;
     ice_.end_of_local_candidates(now_ms);
@@ -118,10 +115,7 @@ std::string PeerConnection::set_remote_description(SdpType type, std::string_vie
         // An offer crossing ours: ours is dropped (a native peer is the polite side).
         offer_pending_ = false;
         answer_pending_ = true;
-        if (!have_remote_) {
-            offerer_ = false;
-            ice_.set_role(s.ice_lite ? ice::Role::Controlling : ice::Role::Controlled);
-        }
+        if (!have_remote_) ice_.set_role(s.ice_lite ? ice::Role::Controlling : ice::Role::Controlled);
         mid_ = std::string(app->mid);
         application_index_ = app_index;
         rejected_.clear();

@@ -114,7 +114,7 @@ class PeerConnection {
     ice::Agent ice_;
     std::unique_ptr<dtls::Transport> dtls_;
     std::unique_ptr<sctp::Association> sctp_;
-    bool offerer_ = false, have_remote_ = false, dtls_client_ = false;
+    bool have_remote_ = false, dtls_client_ = false;
     bool offer_pending_ = false, answer_pending_ = false, roles_set_ = false;
     std::string remote_ufrag_, remote_pwd_;
     std::string mid_ = "0";
