@@ -528,7 +528,10 @@ TEST(SqliteStore, FailedTransactionReportsEveryAppendAndRecovers) {
     ASSERT_TRUE(store.try_append(append_req("g", 1, 3)));
     ASSERT_TRUE(commits.wait_for(3));
     EXPECT_EQ(commits.failed(), (std::vector<std::uint64_t>{2, 3}));
-    EXPECT_EQ(store.stats().failed_commits, 1u);
+    // The writer may take the second append before the third is queued, so the two appends
+    // fail in one transaction or in two; what matters is that each is reported.
+    EXPECT_GE(store.stats().failed_commits, 1u);
+    EXPECT_LE(store.stats().failed_commits, 2u);
     sqlite3_exec(other, "ROLLBACK", nullptr, nullptr, nullptr);
     sqlite3_close(other);
 
