@@ -208,7 +208,7 @@ void Server::start() {
             // The first loop picks any free ports (port 0) and the others bind the same ones.
             LoopContext* first = i == 0 ? c : loops_.front().get();
             std::uint16_t udp = i == 0 ? 0 : first->turn->udp_port();
-            c->turn = std::make_unique<TurnService>(c->loop_, *turn_settings_, turn_reservations_, turn_quota_, tls_.get(), udp, i == 0);
+            c->turn = std::make_unique<TurnService>(c->loop_, *turn_settings_, turn_reservations_, turn_quota_, turn_relay_ports_, tls_.get(), udp, i == 0);
             if (i == 0) turn_port_ = c->turn->udp_port();
         }
         loops_.push_back(std::move(ctx));

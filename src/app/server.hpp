@@ -125,6 +125,7 @@ class Server {
     std::unique_ptr<net::TlsContext> tls_;
     TurnReservations turn_reservations_; // before loops_: their TURN services refer to these
     turn::UserQuota turn_quota_;
+    turn::RelayPorts turn_relay_ports_;
     IceServers ice_;                     // before hub_, which mints with it
     std::unique_ptr<signal::Rooms> rooms_; // before loops_: their clients leave rooms as they close
     std::vector<std::unique_ptr<LoopContext>> loops_;

@@ -77,7 +77,20 @@ TurnSettings TurnSettings::from(const Config& c) {
     // Relaying to our own addresses would let a client reach services bound to them.
     for (const std::string& ip : {s.listen.host, s.relay_ip, s.external_ip})
         if (auto a = stun::Address::parse(ip, 0); a && ip != "0.0.0.0" && ip != "::") s.policy.add_own(*a);
+    // ... except other allocations' live relays on the addresses clients are told.
+    for (auto family : {stun::Family::V4, stun::Family::V6}) {
+        auto told = stun::Address::parse(s.relay_ip_for(family), 0);
+        if (auto ext = stun::Address::parse(s.external_ip, 0); ext && ext->family == family) told = ext;
+        if (told && !told->is_unspecified()) s.policy.add_relay(*told);
+    }
     return s;
+}
+
+std::string TurnSettings::relay_ip_for(stun::Family family) const {
+    bool v6 = relay_ip.find(':') != std::string::npos;
+    if (family == stun::Family::V6 && !v6) return relay_ip == "127.0.0.1" ? "::1" : "::";
+    if (family == stun::Family::V4 && v6) return relay_ip == "::1" ? "127.0.0.1" : "0.0.0.0";
+    return relay_ip;
 }
 
 TurnReservations::~TurnReservations() {
@@ -121,10 +134,21 @@ void TurnReservations::expire(net::Clock::time_point now) {
 }
 
 TurnService::TurnService(net::Loop& loop, const TurnSettings& settings, TurnReservations& reservations,
-                         turn::UserQuota& quota, const net::TlsContext* tls, std::uint16_t udp_port, bool accept_tcp)
-    : loop_(loop), settings_(settings), reservations_(reservations), tls_ctx_(tls), creds_(settings.realm),
-      server_(*this, creds_, settings.policy, quota, settings.limits) {
+                         turn::UserQuota& quota, turn::RelayPorts& relay_ports, const net::TlsContext* tls,
+                         std::uint16_t udp_port, bool accept_tcp)
+    : loop_(loop), settings_(settings), reservations_(reservations), relay_ports_(relay_ports), tls_ctx_(tls),
+      creds_(settings.realm), server_(*this, creds_, settings.policy, quota, settings.limits) {
     sync_clock();
+    for (auto family : {stun::Family::V4, stun::Family::V6}) {
+        auto local = stun::Address::parse(relay_ip(family), 0);
+        if (!local) continue;
+        // A wildcard relay is reached on loopback from this machine.
+        if (local->is_unspecified()) local = stun::Address::parse(family == stun::Family::V6 ? "::1" : "127.0.0.1", 0);
+        RelayAddresses& r = relay_addr_[family == stun::Family::V6];
+        r.local = *local;
+        r.external = advertised(*local);
+        r.mapped = r.external.ip != r.local.ip;
+    }
     for (const auto& [name, password] : settings.users) creds_.add_user(name, password);
     creds_.set_secrets(settings.secrets);
     sockaddr_storage at;
@@ -249,15 +273,29 @@ void TurnService::on_datagram(net::UdpSocket& socket, const sockaddr_storage& fr
         server_.on_client(now(), t, bytes);
         return;
     }
-    server_.on_peer(now(), socket.tag(), to_stun(from), bytes);
+    server_.on_peer(now(), socket.tag(), from_local_relay(to_stun(from)), bytes);
 }
 
-std::string TurnService::relay_ip(stun::Family family) const {
-    const std::string& ip = settings_.relay_ip;
-    bool v6 = ip.find(':') != std::string::npos;
-    if (family == stun::Family::V6 && !v6) return ip == "127.0.0.1" ? "::1" : "::";
-    if (family == stun::Family::V4 && v6) return ip == "::1" ? "127.0.0.1" : "0.0.0.0";
-    return ip;
+stun::Address TurnService::to_local_relay(const stun::Address& peer) const {
+    const RelayAddresses& r = relay_addr_[peer.family == stun::Family::V6];
+    if (!r.mapped || peer.family != r.external.family || peer.ip != r.external.ip || !relay_live(peer)) return peer;
+    stun::Address local = r.local;
+    local.port = peer.port;
+    return local;
+}
+
+stun::Address TurnService::from_local_relay(const stun::Address& source) const {
+    const RelayAddresses& r = relay_addr_[source.family == stun::Family::V6];
+    if (!r.mapped || source.family != r.local.family || source.ip != r.local.ip || !relay_live(source)) return source;
+    stun::Address external = r.external;
+    external.port = source.port;
+    return external;
+}
+
+void TurnService::track(const net::UdpSocket& relay, bool live) {
+    stun::Address a = to_stun(relay.local());
+    if (live) relay_ports_.add(a.family, a.port);
+    else relay_ports_.remove(a.family, a.port);
 }
 
 stun::Address TurnService::advertised(stun::Address local) const {
@@ -295,6 +333,7 @@ std::optional<turn::RelayId> TurnService::open_relay(stun::Family family, turn::
     }
     s->set_batch(&batch_);
     relayed = advertised(to_stun(s->local()));
+    track(*s, true);
     relays_[id - 1] = std::move(s);
     return id;
 }
@@ -318,6 +357,7 @@ std::optional<turn::RelayId> TurnService::take_reservation(std::uint64_t token, 
     auto s = net::UdpSocket::adopt(loop_, fd, *this, udp_stats_, id);
     s->set_batch(&batch_);
     relayed = advertised(to_stun(s->local()));
+    track(*s, true);
     relays_[id - 1] = std::move(s);
     return id;
 }
@@ -325,6 +365,7 @@ std::optional<turn::RelayId> TurnService::take_reservation(std::uint64_t token, 
 void TurnService::close_relay(turn::RelayId id) {
     if (tcp_relays_.count(id)) return close_tcp_relay(id);
     if (id == 0 || id > relays_.size() || !relays_[id - 1]) return;
+    track(*relays_[id - 1], false);
     relays_[id - 1]->close();
     graveyard_.push_back(std::move(relays_[id - 1]));
     free_ids_.push_back(id);
@@ -352,7 +393,7 @@ void TurnService::to_client(const turn::ClientTuple& to, std::span<const std::ui
 
 void TurnService::to_peer(turn::RelayId from, const stun::Address& peer, std::span<const std::uint8_t> bytes) {
     if (from == 0 || from > relays_.size() || !relays_[from - 1]) return;
-    batch_.add(*relays_[from - 1], to_sockaddr(peer), bytes);
+    batch_.add(*relays_[from - 1], to_sockaddr(to_local_relay(peer)), bytes);
 }
 
 } // namespace switchboard::app

@@ -9,6 +9,7 @@
 #include "net/loop.hpp"
 #include "net/tls.hpp"
 #include "net/udp_socket.hpp"
+#include "turn/relay_ports.hpp"
 #include "turn/server.hpp"
 
 #include <chrono>
@@ -61,6 +62,8 @@ struct TurnSettings {
     std::string relay_ip;
     std::string external_ip; // empty: advertise the relay address itself
     static TurnSettings from(const Config& c);
+    /// The address relay sockets of `family` bind to (may be the wildcard).
+    std::string relay_ip_for(stun::Family family) const;
 };
 
 class TurnService final : public turn::Host, public net::DatagramHandler {
@@ -71,7 +74,7 @@ class TurnService final : public turn::Host, public net::DatagramHandler {
     /// RFC 6062 client's control and data connections must meet on the loop that holds its
     /// allocation, and the kernel would spread them over loops.
     TurnService(net::Loop& loop, const TurnSettings& settings, TurnReservations& reservations, turn::UserQuota& quota,
-                const net::TlsContext* tls, std::uint16_t udp_port, bool accept_tcp);
+                turn::RelayPorts& relay_ports, const net::TlsContext* tls, std::uint16_t udp_port, bool accept_tcp);
     ~TurnService();
     TurnService(const TurnService&) = delete;
     TurnService& operator=(const TurnService&) = delete;
@@ -94,6 +97,7 @@ class TurnService final : public turn::Host, public net::DatagramHandler {
     void close_relay(turn::RelayId id) override;
     void to_client(const turn::ClientTuple& to, std::span<const std::uint8_t> bytes) override;
     void to_peer(turn::RelayId from, const stun::Address& peer, std::span<const std::uint8_t> bytes) override;
+    bool relay_live(const stun::Address& relayed) const override { return relay_ports_.live(relayed.family, relayed.port); }
     bool reserve(stun::Family family, std::uint16_t port, std::uint64_t& token) override;
     std::optional<turn::RelayId> take_reservation(std::uint64_t token, stun::Address& relayed) override;
     std::optional<turn::RelayId> open_tcp_relay(stun::Family family, stun::Address& relayed) override;
@@ -119,12 +123,24 @@ class TurnService final : public turn::Host, public net::DatagramHandler {
     void close_tcp_relay(turn::RelayId id);
     void schedule_reap();
     turn::RelayId new_relay_id();
-    std::string relay_ip(stun::Family family) const;
+    std::string relay_ip(stun::Family family) const { return settings_.relay_ip_for(family); }
     stun::Address advertised(stun::Address local) const;
+    void track(const net::UdpSocket& relay, bool live);
+    // Between two of our relays behind an external address (--turn-external-ip), packets go to
+    // the local address instead: a NAT seldom loops its public address back. The sender's
+    // local address is shown as the external one again on arrival, which is what the
+    // receiver's client made its permission for.
+    stun::Address to_local_relay(const stun::Address& peer) const;
+    stun::Address from_local_relay(const stun::Address& source) const;
 
     net::Loop& loop_;
     const TurnSettings& settings_;
     TurnReservations& reservations_;
+    turn::RelayPorts& relay_ports_;
+    struct RelayAddresses {
+        stun::Address local, external; // by family; `mapped` when they differ
+        bool mapped = false;
+    } relay_addr_[2];
     const net::TlsContext* tls_ctx_;
     // Relays by id (index + 1); closed ones wait in the graveyard until the turn is over, since
     // this turn's events may still name them. Declared before server_, which closes its

@@ -22,6 +22,7 @@ struct Address {
     static Address v4(std::uint32_t host_order_ip, std::uint16_t port) noexcept;
     std::size_t ip_size() const noexcept { return family == Family::V4 ? 4 : 16; }
     bool is_v4() const noexcept { return family == Family::V4; }
+    bool is_unspecified() const noexcept { return ip == std::array<std::uint8_t, 16>{}; }
     /// IPv4-mapped (::ffff:a.b.c.d) and IPv4-compatible (::a.b.c.d, not :: or ::1) IPv6
     /// addresses become IPv4; anything else is returned unchanged.
     Address canonical() const noexcept;

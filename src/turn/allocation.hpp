@@ -39,6 +39,8 @@ using RelayId = std::uint32_t; // the I/O layer's handle for the relay socket
 struct Permission {
     stun::Address peer; // port ignored (RFC 8656 §9: permissions are per IP)
     std::uint64_t expires_ms;
+    // The IP is one of the server's relay addresses: only its live relay ports may be reached.
+    bool relay_only = false;
 };
 
 struct Channel {
@@ -66,20 +68,24 @@ struct Allocation {
     static bool same_ip(const stun::Address& a, const stun::Address& b) noexcept {
         return a.family == b.family && a.ip == b.ip;
     }
-    bool permitted(const stun::Address& peer, std::uint64_t now_ms) const noexcept {
+    const Permission* permission(const stun::Address& peer, std::uint64_t now_ms) const noexcept {
         for (const auto& p : permissions)
-            if (same_ip(p.peer, peer) && p.expires_ms > now_ms) return true;
-        return false;
+            if (same_ip(p.peer, peer) && p.expires_ms > now_ms) return &p;
+        return nullptr;
+    }
+    bool permitted(const stun::Address& peer, std::uint64_t now_ms) const noexcept {
+        return permission(peer, now_ms) != nullptr;
     }
     /// Installs the permission for `peer`'s IP, or extends the one there. Callers check the
-    /// peer against PeerPolicy first, so on the data path a permission is the only gate.
-    void permit(const stun::Address& peer, std::uint64_t until_ms) {
+    /// peer against PeerPolicy first, so on the data path a permission is the only gate (and,
+    /// for a relay-only one, whether the port is a live relay).
+    void permit(const stun::Address& peer, std::uint64_t until_ms, bool relay_only = false) {
         for (auto& p : permissions)
             if (same_ip(p.peer, peer)) {
                 p.expires_ms = std::max(p.expires_ms, until_ms);
                 return;
             }
-        permissions.push_back(Permission{peer, until_ms});
+        permissions.push_back(Permission{peer, until_ms, relay_only});
     }
     const Channel* channel_by_number(std::uint16_t n, std::uint64_t now_ms) const noexcept {
         for (const auto& c : channels)

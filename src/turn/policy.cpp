@@ -66,4 +66,11 @@ Denial PeerPolicy::check(const stun::Address& peer) const noexcept {
     return Denial::None;
 }
 
+bool PeerPolicy::relay_address(const stun::Address& peer) const noexcept {
+    stun::Address a = peer.canonical();
+    for (const auto& r : relay_)
+        if (r.family == a.family && r.ip == a.ip) return true;
+    return false;
+}
+
 } // namespace switchboard::turn

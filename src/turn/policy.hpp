@@ -34,8 +34,17 @@ class PeerPolicy {
     void allow(const stun::Cidr& c) { allowed_.push_back(c); }
     /// The server's own addresses (listeners, relay addresses, the advertised external IP).
     void add_own(const stun::Address& a) { own_.push_back(a.canonical()); }
+    /// An address relays are handed out on (what clients are told): own, yet another
+    /// allocation's live relay port on it may be reached (the Server asks its Host which ports
+    /// are live), so two clients relaying through this server can talk.
+    void add_relay(const stun::Address& a) {
+        add_own(a);
+        relay_.push_back(a.canonical());
+    }
     /// Why `peer` may not be reached, or Denial::None.
     Denial check(const stun::Address& peer) const noexcept;
+    /// Whether `peer`'s IP is one added with add_relay().
+    bool relay_address(const stun::Address& peer) const noexcept;
 
   private:
     struct Rule {
@@ -45,6 +54,7 @@ class PeerPolicy {
     std::vector<Rule> deny_;
     std::vector<stun::Cidr> allowed_;
     std::vector<stun::Address> own_;
+    std::vector<stun::Address> relay_;
 };
 
 } // namespace switchboard::turn

@@ -307,9 +307,10 @@ void Server::create_permission(Now now, const ClientTuple& from, const stun::Mes
     int n = m.xor_addresses(stun::attr::XorPeerAddress, peers);
     if (n <= 0) return send_error(now, from, m, 400, "Bad Request: no XOR-PEER-ADDRESS", &auth);
     // All or nothing (RFC 8656 §9.2): check every peer before installing any.
+    bool relay_only[kMaxPeersPerRequest];
     for (int i = 0; i < n; ++i) {
         if (peers[i].family != a.relayed.family) return send_error(now, from, m, 443, "Peer Address Family Mismatch", &auth);
-        if (Denial d = policy_.check(peers[i]); d != Denial::None) {
+        if (Denial d = judge(peers[i], false, relay_only[i]); d != Denial::None) {
             stats_.denied[static_cast<std::size_t>(d)].add();
             return send_error(now, from, m, 403, "Forbidden", &auth);
         }
@@ -320,7 +321,7 @@ void Server::create_permission(Now now, const ClientTuple& from, const stun::Mes
         if (!a.permitted(peers[i], 0)) ++added;
     std::erase_if(a.permissions, [&](const Permission& p) { return p.expires_ms <= now.mono_ms; });
     if (a.permissions.size() + added > limits_.max_permissions) return send_error(now, from, m, 508, "Insufficient Capacity", &auth);
-    for (int i = 0; i < n; ++i) a.permit(peers[i], expires);
+    for (int i = 0; i < n; ++i) a.permit(peers[i], expires, relay_only[i]);
     stun::Writer w(out_, stun::Method::CreatePermission, stun::Class::Success, m.transaction_id());
     finish_and_send(from, m, w, &auth);
 }
@@ -337,7 +338,8 @@ void Server::channel_bind(Now now, const ClientTuple& from, const stun::MessageV
         return send_error(now, from, m, 400, "Bad Request", &auth);
     auto ch = static_cast<std::uint16_t>(*number >> 16);
     if (peer->family != a.relayed.family) return send_error(now, from, m, 443, "Peer Address Family Mismatch", &auth);
-    if (Denial d = policy_.check(*peer); d != Denial::None) {
+    bool relay_only = false;
+    if (Denial d = judge(*peer, true, relay_only); d != Denial::None) {
         stats_.denied[static_cast<std::size_t>(d)].add();
         return send_error(now, from, m, 403, "Forbidden", &auth);
     }
@@ -356,7 +358,7 @@ void Server::channel_bind(Now now, const ClientTuple& from, const stun::MessageV
     if (c != a.channels.end()) c->expires_ms = expires;
     else a.channels.push_back(Channel{ch, *peer, expires});
     // Binding a channel installs or refreshes the permission for its peer (§12.2).
-    a.permit(*peer, now.mono_ms + limits_.permission_lifetime_s * 1000ull);
+    a.permit(*peer, now.mono_ms + limits_.permission_lifetime_s * 1000ull, relay_only);
     stun::Writer w(out_, stun::Method::ChannelBind, stun::Class::Success, m.transaction_id());
     finish_and_send(from, m, w, &auth);
 }

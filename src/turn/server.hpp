@@ -60,6 +60,12 @@ class Host {
     virtual void bind_data(std::uint32_t connection, const ClientTuple& data) = 0;
     virtual void to_client(const ClientTuple& to, std::span<const std::uint8_t> bytes) = 0;
     virtual void to_peer(RelayId from, const stun::Address& peer, std::span<const std::uint8_t> bytes) = 0;
+    /// Whether a relay socket (of any loop) holds `relayed`'s port now; the caller has checked
+    /// that the IP is one of the relay addresses. A host without relays of its own says no.
+    virtual bool relay_live(const stun::Address& relayed) const {
+        (void)relayed;
+        return false;
+    }
 
   protected:
     ~Host() = default;
@@ -154,6 +160,14 @@ class Server {
     void finish_and_send(const ClientTuple& to, const stun::MessageView& m, stun::Writer& w, const Auth* auth);
     bool allow_unauthenticated(Now now, const stun::Address& from);
     bool spend(Allocation& a, std::size_t bytes, std::uint64_t now_ms);
+    /// The policy's verdict on `peer`, except that the server's relay addresses are let through
+    /// with `relay_only` set: the permission earned reaches live relays at that IP and nothing
+    /// else there. A permission's port means nothing (RFC 8656 §9.1: clients may send 0), so
+    /// only a channel (`exact_port`) is judged by its port up front.
+    Denial judge(const stun::Address& peer, bool exact_port, bool& relay_only) const;
+    /// The data-path gate for client-to-peer packets: a permission, and for a relay-only one a
+    /// live relay at that port (counted as an own-address denial otherwise).
+    bool may_send(const Allocation& a, const stun::Address& peer, std::uint64_t now_ms);
     void remove(Allocation* a);
 
     Host& host_;

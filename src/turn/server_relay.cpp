@@ -23,6 +23,33 @@ bool Server::spend(Allocation& a, std::size_t bytes, std::uint64_t now_ms) {
     return true;
 }
 
+Denial Server::judge(const stun::Address& peer, bool exact_port, bool& relay_only) const {
+    relay_only = false;
+    Denial d = policy_.check(peer);
+    // Clients are told relayed addresses in plain form, so a mapped form (::ffff:a.b.c.d) is
+    // never one: it stays judged as the IPv4 address it stands for.
+    if (d != Denial::None && peer.canonical() == peer && policy_.relay_address(peer) &&
+        (!exact_port || host_.relay_live(peer))) {
+        relay_only = true;
+        return Denial::None;
+    }
+    return d;
+}
+
+bool Server::may_send(const Allocation& a, const stun::Address& peer, std::uint64_t now_ms) {
+    const Permission* p = a.permission(peer, now_ms);
+    if (!p) {
+        stats_.dropped_no_permission.add();
+        return false;
+    }
+    // The relay may have gone since the permission was made; its port may be someone else's.
+    if (p->relay_only && !host_.relay_live(peer)) {
+        stats_.denied[static_cast<std::size_t>(Denial::Own)].add();
+        return false;
+    }
+    return true;
+}
+
 void Server::handle_indication(Now now, const ClientTuple& from, const stun::MessageView& m) {
     if (m.method() != stun::Method::Send) return;
     auto it = by_tuple_.find(from);
@@ -33,10 +60,7 @@ void Server::handle_indication(Now now, const ClientTuple& from, const stun::Mes
     if (!peer || !data) return;
     // Indications get no answer: what is not permitted is dropped and counted (RFC 8656 §10.2).
     // Permissions exist only for peers the policy allowed, so no policy check per packet.
-    if (!a.permitted(*peer, now.mono_ms)) {
-        stats_.dropped_no_permission.add();
-        return;
-    }
+    if (!may_send(a, *peer, now.mono_ms)) return;
     if (!spend(a, data->size(), now.mono_ms)) return;
     stats_.packets_to_peer.add();
     stats_.bytes_to_peer.add(data->size());
@@ -50,10 +74,11 @@ void Server::handle_channel_data(Now now, const ClientTuple& from, std::span<con
     if (it == by_tuple_.end()) return;
     Allocation& a = *it->second;
     const Channel* c = a.channel_by_number(cd->channel, now.mono_ms);
-    if (!c || !a.permitted(c->peer, now.mono_ms)) {
+    if (!c) {
         stats_.dropped_no_permission.add();
         return;
     }
+    if (!may_send(a, c->peer, now.mono_ms)) return;
     if (!spend(a, cd->data.size(), now.mono_ms)) return;
     stats_.packets_to_peer.add();
     stats_.bytes_to_peer.add(cd->data.size());

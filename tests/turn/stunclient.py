@@ -13,7 +13,9 @@ COOKIE = 0x2112A442
 ALLOCATE, REFRESH, CREATE_PERMISSION, CHANNEL_BIND, BINDING = 0x003, 0x004, 0x008, 0x009, 0x001
 USERNAME, MI, ERROR_CODE, LIFETIME, XOR_PEER, REALM, NONCE = 0x0006, 0x0008, 0x0009, 0x000D, 0x0012, 0x0014, 0x0015
 XOR_RELAYED, REQ_FAMILY, REQ_TRANSPORT, XOR_MAPPED, SOFTWARE, FINGERPRINT = 0x0016, 0x0017, 0x0019, 0x0020, 0x8022, 0x8028
-CHANNEL_NUMBER = 0x000C
+CHANNEL_NUMBER, DATA = 0x000C, 0x0013
+SEND, DATA_INDICATION = 0x006, 0x007
+REQUEST, INDICATION = 0, 1
 
 
 def msg_type(method, cls):
@@ -63,12 +65,12 @@ class Message:
         return e[2] * 100 + e[3] if e else None
 
 
-def encode(method, attrs, key=None, fingerprint=False, tid=None):
+def encode(method, attrs, key=None, fingerprint=False, tid=None, cls=REQUEST):
     tid = tid or os.urandom(12)
     body = b""
     for at, v in attrs:
         body += struct.pack(">HH", at, len(v)) + v + b"\0" * ((4 - len(v) % 4) % 4)
-    t = msg_type(method, 0)
+    t = msg_type(method, cls)
     if key is not None:
         head = struct.pack(">HHI", t, len(body) + 24, COOKIE) + tid
         body += struct.pack(">HH", MI, 20) + hmac.new(key, head + body, hashlib.sha1).digest()
@@ -121,6 +123,21 @@ class TurnClient:
         if family == 6:
             attrs.append((REQ_FAMILY, bytes([2, 0, 0, 0])))
         return self.request(ALLOCATE, attrs)
+
+    def send_indication(self, peer, data):
+        tid = os.urandom(12)
+        self.sock.sendto(encode(SEND, [(XOR_PEER, xor_addr(peer, tid)), (DATA, data)], tid=tid, cls=INDICATION),
+                         self.server)
+
+    def receive(self, timeout=1.0):
+        """The next datagram from the server as a Message, or None."""
+        self.sock.settimeout(timeout)
+        try:
+            return Message(self.sock.recvfrom(65535)[0])
+        except socket.timeout:
+            return None
+        finally:
+            self.sock.settimeout(2)
 
     def permission(self, peer):
         tid = os.urandom(12)

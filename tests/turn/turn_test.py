@@ -119,11 +119,13 @@ def test_defaults(binary, peer_port):
     # No --turn-allow-peer: the default deny list applies, loopback included.
     with Switchboard(binary, "--turn-user", "alice:secret", "--turn-user", "bob:pw", "--turn-user", "uc:pw",
                      "--turn-max-allocations-per-user", "2") as sb:
+        # 127.0.0.1 is also this server's relay address, which other clients' relays live on: the
+        # channel to a loopback peer whose port is no relay is what gets the 403.
         rc, out = uclient(sb.turn_port, peer_port, "-c", "-u", "uc", "-w", "pw", clients=1)
         check("a loopback peer is refused by default (403)", "403" in out and not relayed_all(out)[0], out[-300:])
         c = sc.TurnClient(("127.0.0.1", sb.turn_port), "alice", "secret")
         check("allocation for the checks below", c.allocate().code == 200)
-        for peer in ["127.0.0.1", "10.1.2.3", "172.16.5.4", "192.168.0.1", "100.64.0.1", "169.254.169.254",
+        for peer in ["127.0.0.2", "127.255.0.1", "10.1.2.3", "172.16.5.4", "192.168.0.1", "100.64.0.1", "169.254.169.254",
                      "169.254.1.1", "0.0.0.0", "224.0.0.251", "255.255.255.255", "240.0.0.1"]:
             m = c.permission((peer, 9))
             check(f"CreatePermission to {peer} gets 403", m.code == 403, m.code)
@@ -134,7 +136,8 @@ def test_defaults(binary, peer_port):
         c6 = sc.TurnClient(("127.0.0.1", sb.turn_port), "bob", "pw")
         a6 = c6.allocate(family=6)
         check("an IPv6 relay is allocated on request", a6.code == 200, a6.code)
-        for peer in ["::ffff:127.0.0.1", "::ffff:169.254.169.254", "::ffff:10.0.0.1", "::1", "fd00::1", "fe80::1"]:
+        # (::1 is left out: it is this server's IPv6 relay address; see test_relay_to_relay.)
+        for peer in ["::ffff:127.0.0.1", "::ffff:169.254.169.254", "::ffff:10.0.0.1", "fd00::1", "fe80::1"]:
             m = c6.permission((peer, 9))
             check(f"CreatePermission to {peer} gets 403 (judged in canonical form)", m.code == 403, m.code)
         m = c6.permission(("127.0.0.1", 9))
@@ -167,6 +170,79 @@ def test_defaults(binary, peer_port):
         check("rate-limited requests are counted",
               metrics(sb).get('switchboard_turn_refused_total{reason="rate_limited"}', 0) >= 1)
         c.close()
+
+
+def test_relay_to_relay(binary, peer_port):
+    # No --turn-allow-peer: two clients relaying through this server reach each other, though
+    # their relayed addresses are the server's own (and loopback); nothing else there opens.
+    with Switchboard(binary, "--turn-user", "alice:secret", "--turn-user", "bob:pw") as sb:
+        rc, out = uclient(sb.turn_port, peer_port, "-y", "-c", "-u", "alice", "-w", "secret", clients=1)
+        check("turnutils_uclient client to client through our relays, no allow-list",
+              rc == 0 and relayed_all(out)[0], (rc, relayed_all(out)[1], out[-400:]))
+        a = sc.TurnClient(("127.0.0.1", sb.turn_port), "alice", "secret")
+        b = sc.TurnClient(("127.0.0.1", sb.turn_port), "bob", "pw")
+        ma, mb = a.allocate(), b.allocate()
+        relayed_a = sc.parse_xor_addr(ma.get(sc.XOR_RELAYED), ma.tid)
+        relayed_b = sc.parse_xor_addr(mb.get(sc.XOR_RELAYED), mb.tid)
+        codes = (a.permission(relayed_b).code, b.permission(relayed_a).code)
+        check("permissions for the other client's relayed address", codes == (200, 200), codes)
+        a.send_indication(relayed_b, b"ping")
+        got = b.receive()
+        check("a send indication arrives as a data indication from the other relayed address",
+              got is not None and got.get(sc.DATA) == b"ping"
+              and sc.parse_xor_addr(got.get(sc.XOR_PEER), got.tid) == relayed_a,
+              got and (got.get(sc.DATA), sc.parse_xor_addr(got.get(sc.XOR_PEER), got.tid)))
+        # The permission covers 127.0.0.1, but a port that is no relay stays out of reach.
+        listener = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        listener.bind(("127.0.0.1", 0))
+        listener.settimeout(0.5)
+        a.send_indication(listener.getsockname(), b"probe")
+        try:
+            leaked = listener.recvfrom(100)
+        except socket.timeout:
+            leaked = None
+        check("another port at the relay address stays unreachable", leaked is None, leaked)
+        m = metrics(sb)
+        check("that attempt is counted as an own-address denial",
+              m.get('switchboard_turn_peer_denied_total{reason="own_address"}', 0) >= 1, m)
+        # Once b's allocation is gone its port is no longer reachable.
+        b.request(sc.REFRESH, [(sc.LIFETIME, bytes(4))])
+        before = metrics(sb).get('switchboard_turn_peer_denied_total{reason="own_address"}', 0)
+        a.send_indication(relayed_b, b"late")
+        time.sleep(0.3)
+        after = metrics(sb).get('switchboard_turn_peer_denied_total{reason="own_address"}', 0)
+        check("a relay that ended is not reachable any more", after == before + 1, (before, after))
+        listener.close()
+        a.close()
+        b.close()
+
+    # Behind a NAT (--turn-external-ip) clients are told the external address; between two of our
+    # relays the packets take the local address, and arrive shown as the external one.
+    with Switchboard(binary, "--turn-user", "alice:secret", "--turn-user", "bob:pw",
+                     "--turn-external-ip", "203.0.113.9") as sb:
+        a = sc.TurnClient(("127.0.0.1", sb.turn_port), "alice", "secret")
+        b = sc.TurnClient(("127.0.0.1", sb.turn_port), "bob", "pw")
+        ma, mb = a.allocate(), b.allocate()
+        relayed_a = sc.parse_xor_addr(ma.get(sc.XOR_RELAYED), ma.tid)
+        relayed_b = sc.parse_xor_addr(mb.get(sc.XOR_RELAYED), mb.tid)
+        check("relayed addresses carry the external IP", relayed_a[0] == relayed_b[0] == "203.0.113.9",
+              (relayed_a, relayed_b))
+        codes = (a.permission(relayed_b).code, b.permission(relayed_a).code)
+        check("permissions for the other client's external relayed address", codes == (200, 200), codes)
+        a.send_indication(relayed_b, b"via nat")
+        got = b.receive()
+        check("relay to relay behind the external address: data arrives from the external relayed address",
+              got is not None and got.get(sc.DATA) == b"via nat"
+              and sc.parse_xor_addr(got.get(sc.XOR_PEER), got.tid) == relayed_a,
+              got and (got.get(sc.DATA), sc.parse_xor_addr(got.get(sc.XOR_PEER), got.tid)))
+        key = 'switchboard_turn_peer_denied_total{reason="own_address"}'
+        before = metrics(sb).get(key, 0)
+        a.send_indication(("203.0.113.9", 9), b"probe")
+        time.sleep(0.3)
+        check("the external address at a port that is no relay stays unreachable",
+              metrics(sb).get(key, 0) == before + 1)
+        a.close()
+        b.close()
 
 
 def test_tls(binary, peer_port):
@@ -295,6 +371,7 @@ def main():
             test_stun(sb)
             test_relay(sb, peer_port)
         test_defaults(a.switchboard, peer_port)
+        test_relay_to_relay(a.switchboard, peer_port)
         test_ice_servers(a.switchboard, peer_port)
         test_tls(a.switchboard, peer_port)
         time.sleep(max(0.0, 33 - (time.monotonic() - started)))

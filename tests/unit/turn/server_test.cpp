@@ -9,6 +9,7 @@
 
 #include <cstring>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -83,6 +84,8 @@ class FakeHost : public Host {
     void to_peer(RelayId from, const Address& peer, std::span<const std::uint8_t> b) override {
         peers.push_back({from, peer, {b.begin(), b.end()}});
     }
+    bool relay_live(const Address& relayed) const override { return live_relay_ports.count(relayed.port) > 0; }
+    std::set<std::uint16_t> live_relay_ports;
     bool refuse = false;
     RelayId next = 1;
     std::vector<RelayId> open, closed;
@@ -536,6 +539,75 @@ TEST_F(TurnServerTest, PolicyJudgesTheCanonicalAddress) {
     EXPECT_EQ(q.check(*Address::parse("[::ffff:8.8.4.4]:5")), Denial::Own);
     q.add_own(*Address::parse("127.0.0.1:3478"));
     EXPECT_EQ(q.check(*Address::parse("127.0.0.1:5")), Denial::Loopback); // the more telling reason
+}
+
+TEST_F(TurnServerTest, AnotherAllocationsRelayIsReachableButNothingElseAtItsAddress) {
+    // Two clients relaying through this server (relay-only ICE on both sides) must reach each
+    // other's relayed address, which is one of the server's own; its other ports must not open.
+    PeerPolicy strict; // nothing allowed
+    strict.add_relay(*Address::parse("10.0.0.5:0"));
+    Server s(host, creds, strict, quota, limits);
+    server.reset();
+    host.live_relay_ports = {50001};
+    auto from = tuple();
+    auto run = [&](Request r) {
+        auto bytes = encode(r, from);
+        std::size_t before = host.clients.size();
+        s.on_client(now, from, bytes);
+        if (host.clients.size() == before) return 0;
+        auto m = last();
+        return m.cls() == stun::Class::Success ? 200 : m.error_code()->first;
+    };
+    Request nonce_req = allocate_req();
+    nonce_req.integrity = false;
+    auto nb = encode(nonce_req, from);
+    s.on_client(now, from, nb);
+    std::string nonce(*last().text(attr::Nonce));
+    auto with_nonce = [&](Request r) {
+        r.nonce = nonce;
+        return run(std::move(r));
+    };
+    ASSERT_EQ(with_nonce(allocate_req()), 200);
+    EXPECT_EQ(strict.check(*Address::parse("10.0.0.5:50001")), Denial::Private);
+    EXPECT_EQ(with_nonce(permission_req("10.0.0.6:50001")), 403) << "not a relay address";
+    // A permission's port means nothing (clients send 0): the IP earns a relay-only permission.
+    EXPECT_EQ(with_nonce(permission_req("10.0.0.5:0")), 200);
+
+    auto indication = [&](std::string_view peer) {
+        std::vector<std::uint8_t> b(200);
+        stun::Writer w(b, stun::Method::Send, stun::Class::Indication, stun::TransactionId{3});
+        w.add_xor_address(attr::XorPeerAddress, *Address::parse(peer));
+        w.add(attr::Data, std::string_view("x"));
+        b.resize(w.finish());
+        s.on_client(now, from, b);
+    };
+    auto own_denials = [&] { return s.stats().denied[static_cast<std::size_t>(Denial::Own)].get(); };
+    indication("10.0.0.5:50001");
+    ASSERT_EQ(host.peers.size(), 1u);
+    EXPECT_EQ(host.peers[0].peer.to_string(), "10.0.0.5:50001");
+    // The permission is per IP, yet another port at that IP stays shut.
+    auto before = own_denials();
+    indication("10.0.0.5:8080");
+    EXPECT_EQ(host.peers.size(), 1u);
+    EXPECT_EQ(own_denials(), before + 1);
+
+    auto bind = [&](std::uint8_t low, std::string_view peer) {
+        Request r{stun::Method::ChannelBind, {{attr::ChannelNumber, {0x40, low, 0, 0}}}};
+        r.peers.push_back(*Address::parse(peer));
+        return with_nonce(std::move(r));
+    };
+    EXPECT_EQ(bind(1, "10.0.0.5:8080"), 403);
+    EXPECT_EQ(bind(2, "10.0.0.5:50001"), 200);
+    std::uint8_t cd[] = {0x40, 0x02, 0x00, 0x01, 'y', 0, 0, 0};
+    s.on_client(now, from, cd);
+    ASSERT_EQ(host.peers.size(), 2u);
+
+    // The other relay goes (its port may be anyone's next): nothing more reaches that port.
+    host.live_relay_ports.clear();
+    s.on_client(now, from, cd);
+    indication("10.0.0.5:50001");
+    EXPECT_EQ(host.peers.size(), 2u);
+    EXPECT_EQ(own_denials(), before + 3);
 }
 
 TEST_F(TurnServerTest, PermissionAndChannelErrors) {
