@@ -5,9 +5,12 @@
 // the kernel one buffer of equal-sized datagrams per batch (UDP_SEGMENT). With --flows N the
 // traffic has the shape of N TURN allocations: the first payload byte names the flow, and flow
 // i leaves through its own socket to port TO + i (as each allocation has its relay socket and
-// its peer).
+// its peer). --echo instead answers every datagram to its own source with the datagram itself,
+// its first two bytes set to a STUN Binding success (0x0101): the most a server can do per
+// request when each answer goes to the address it came from, the limit for Binding answers.
 //
 //   taskset -c 0 udpfwd --listen 127.0.0.1:40000 --to 127.0.0.1:41000 [--flows 16] [--connected] [--gso]
+//   taskset -c 0 udpfwd --listen 127.0.0.1:40000 --echo
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/udp.h>
@@ -45,7 +48,7 @@ sockaddr_in parse(const std::string& s) {
 
 int main(int argc, char** argv) {
     std::string listen = "127.0.0.1:40000", to = "127.0.0.1:40001";
-    bool connected = false, gso = false;
+    bool connected = false, gso = false, echo = false;
     int flows = 1;
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i];
@@ -54,8 +57,9 @@ int main(int argc, char** argv) {
         else if (a == "--connected") connected = true;
         else if (a == "--flows" && i + 1 < argc) flows = std::max(1, std::min(1024, std::atoi(argv[++i])));
         else if (a == "--gso") gso = connected = true;
+        else if (a == "--echo") echo = true;
         else {
-            std::fprintf(stderr, "usage: udpfwd --listen HOST:PORT --to HOST:PORT [--connected] [--gso]\n");
+            std::fprintf(stderr, "usage: udpfwd --listen HOST:PORT (--to HOST:PORT [--flows N] [--connected] [--gso] | --echo)\n");
             return 2;
         }
     }
@@ -88,6 +92,25 @@ int main(int argc, char** argv) {
     mmsghdr msgs[kBatch];
     iovec iov[kBatch];
     unsigned long long forwarded = 0;
+    static sockaddr_in sources[kBatch];
+    while (echo && !stop) {
+        for (int k = 0; k < kBatch; ++k) {
+            iov[k] = {bufs[k], sizeof bufs[k]};
+            msgs[k].msg_hdr = {};
+            msgs[k].msg_hdr.msg_name = &sources[k];
+            msgs[k].msg_hdr.msg_namelen = sizeof sources[k];
+            msgs[k].msg_hdr.msg_iov = &iov[k];
+            msgs[k].msg_hdr.msg_iovlen = 1;
+        }
+        int n = ::recvmmsg(in, msgs, kBatch, MSG_WAITFORONE, nullptr);
+        if (n <= 0) continue;
+        for (int k = 0; k < n; ++k) {
+            iov[k].iov_len = msgs[k].msg_len;
+            if (msgs[k].msg_len >= 2) bufs[k][0] = 0x01, bufs[k][1] = 0x01;
+        }
+        int s = ::sendmmsg(in, msgs, static_cast<unsigned>(n), 0);
+        if (s > 0) forwarded += static_cast<unsigned>(s);
+    }
     while (!stop) {
         for (int k = 0; k < kBatch; ++k) {
             iov[k] = {bufs[k], sizeof bufs[k]};
