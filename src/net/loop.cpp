@@ -92,7 +92,8 @@ void Loop::detach_and_destroy(Stream* s) {
     }
     // Nothing may reach the stream after this turn's reap().
     std::erase(read_again_, s);
-    std::erase(dirty_, s);
+    for (std::size_t j = dirty_head_; j < dirty_.size(); ++j)
+        if (dirty_[j] == s) dirty_[j] = nullptr;
     for (std::size_t j = delayed_head_; j < delayed_.size(); ++j)
         if (delayed_[j].stream == s) delayed_[j].stream = nullptr;
     graveyard_.push_back(s);
@@ -121,16 +122,24 @@ void Loop::run_timers() {
     }
 }
 
-void Loop::flush_dirty() {
+void Loop::flush_dirty(bool all) {
     std::size_t flushed = 0;
-    // Flushing can mark streams dirty again (a close frame after a failed write), so loop.
-    while (!dirty_.empty()) {
-        dirty_running_.swap(dirty_);
-        for (Stream* s : dirty_running_) s->flush();
-        flushed += dirty_running_.size();
-        dirty_running_.clear();
+    const std::size_t pending = (dirty_.size() - dirty_head_) + (delayed_.size() - delayed_head_);
+    const std::size_t limit = all ? SIZE_MAX : std::max(kFlushChunk, pending / kFlushParts);
+    // Flushing can mark streams dirty again (a close frame after a failed write); those are
+    // appended and taken in the same pass.
+    while (dirty_head_ < dirty_.size() && flushed < limit) {
+        Stream* s = dirty_[dirty_head_++];
+        if (s) {
+            s->flush();
+            ++flushed;
+        }
     }
-    while (delayed_head_ < delayed_.size() && delayed_[delayed_head_].since + write_delay_ <= now_) {
+    if (dirty_head_ == dirty_.size()) {
+        dirty_.clear();
+        dirty_head_ = 0;
+    }
+    while (flushed < limit && delayed_head_ < delayed_.size() && delayed_[delayed_head_].since + write_delay_ <= now_) {
         Stream* s = delayed_[delayed_head_++].stream;
         if (s) {
             s->in_delayed_ = false;
@@ -167,7 +176,7 @@ void Loop::run() {
         // epoll_pwait2 takes nanoseconds: with epoll_wait's milliseconds, rounding up turned a
         // 1 ms write delay into up to 2 ms, which showed in fan-out latency.
         auto timeout = std::chrono::nanoseconds(std::chrono::seconds(1));
-        if (!read_again_.empty()) timeout = {};
+        if (!read_again_.empty() || dirty_head_ < dirty_.size()) timeout = {};
         else {
             auto next = Clock::time_point::max();
             if (!timers_.empty()) next = timers_.begin()->first;
@@ -201,10 +210,10 @@ void Loop::run() {
             drain_posts();
         }
         run_timers();
-        flush_dirty();
+        flush_dirty(false);
         reap();
     }
-    flush_dirty();
+    flush_dirty(true);
 }
 
 } // namespace switchboard::net

@@ -2,8 +2,8 @@
 // Loop: one epoll event loop on one thread. Everything a connection does happens on the loop
 // that accepted it; other threads reach a loop only through post(). A turn of the loop is:
 // wait, dispatch I/O (each stream corked while it handles its bytes), run due timers and posted
-// tasks, then flush every stream that queued output, so each socket sees at most one gather
-// write per turn.
+// tasks, then flush the streams that queued output (a long list over a few turns, see
+// flush_dirty), so each socket sees at most one gather write per turn.
 #include "base/byte_buffer.hpp"
 #include "base/counter.hpp"
 #include "net/local_bytes.hpp"
@@ -101,7 +101,15 @@ class Loop {
   private:
     void drain_posts();
     void run_timers();
-    void flush_dirty();
+    /// Writes what waits: unless `all`, a quarter of the waiting streams per turn (at least
+    /// kFlushChunk). A fan-out pass over 10,000 sockets takes tens of milliseconds; handing the
+    /// loop back to its input three times during it lets the publications that arrived meanwhile
+    /// join the queues of the subscribers not yet written (one send carries more, and they wait
+    /// less), while a publisher still cannot get more than about four rounds ahead of the
+    /// slowest pass, which keeps the queues bounded. Measured in docs/benchmarks.md.
+    void flush_dirty(bool all);
+    static constexpr std::size_t kFlushChunk = 256;
+    static constexpr std::size_t kFlushParts = 4;
     void reap();
 
     unsigned index_;
@@ -125,7 +133,8 @@ class Loop {
     ByteBuffer tls_plain_, tls_cipher_;
     Stream* corked_ = nullptr;
     std::vector<Stream*> streams_;
-    std::vector<Stream*> dirty_, dirty_running_;
+    std::vector<Stream*> dirty_; // [dirty_head_, end) still to flush
+    std::size_t dirty_head_ = 0;
     struct Delayed {
         Stream* stream;
         Clock::time_point since;

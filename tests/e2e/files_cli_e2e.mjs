@@ -98,7 +98,7 @@ async function twoTerminals() {
     `${s3.stderr}\n${r3.stderr}\n${fs.readdirSync(out3).join(', ')}`);
   R.check('a second file of the same name is written beside the first',
     s2.code === 0 && r2.code === 0 && fs.existsSync(path.join(out, 'thirty (1).bin')) && sha256(path.join(out, 'thirty (1).bin')) === want,
-    fs.readdirSync(out).join(', '));
+    `${fs.readdirSync(out).join(', ')}\nsend ${s2.code}: ${s2.stderr.slice(-400)}\nreceive ${r2.code}: ${r2.stderr.slice(-400)}`);
 }
 
 async function openApp(room, name) {
@@ -118,14 +118,13 @@ async function openApp(room, name) {
 
 // In the page: the sid of the first remote participant whose peer connection is connected.
 async function connectedPeer(page) {
-  await page.waitForFunction(() => {
+  // One look, returning the sid itself: a second look could find the state changed.
+  const found = await page.waitForFunction(() => {
     const room = window.switchboard.call.room;
-    return [...room.participants.values()].some((p) => room.peerConnection(p.sid)?.connectionState === 'connected');
+    const p = [...room.participants.values()].find((q) => room.peerConnection(q.sid)?.connectionState === 'connected');
+    return p ? p.sid : false;
   }, null, { timeout: 20000 });
-  return page.evaluate(() => {
-    const room = window.switchboard.call.room;
-    return [...room.participants.values()].find((p) => room.peerConnection(p.sid)?.connectionState === 'connected').sid;
-  });
+  return found.jsonValue();
 }
 
 // Sends `size` random bytes from the page to `to`; resolves to what the page saw.
