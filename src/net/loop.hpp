@@ -101,14 +101,16 @@ class Loop {
   private:
     void drain_posts();
     void run_timers();
-    /// Writes what waits: unless `all`, a quarter of the waiting streams per turn (at least
-    /// kFlushChunk). A fan-out pass over 10,000 sockets takes tens of milliseconds; handing the
+    /// Writes what waits: unless `all`, a quarter of the waiting streams per turn, at least
+    /// kFlushChunk. A fan-out pass over 10,000 sockets takes tens of milliseconds; handing the
     /// loop back to its input three times during it lets the publications that arrived meanwhile
     /// join the queues of the subscribers not yet written (one send carries more, and they wait
     /// less), while a publisher still cannot get more than about four rounds ahead of the
-    /// slowest pass, which keeps the queues bounded. Measured in docs/benchmarks.md.
+    /// slowest pass, which keeps the queues bounded. Short lists (many channels with a few
+    /// subscribers each, where nothing merges) are written in one turn as before. Measured in
+    /// docs/benchmarks.md.
     void flush_dirty(bool all);
-    static constexpr std::size_t kFlushChunk = 256;
+    static constexpr std::size_t kFlushChunk = 512;
     static constexpr std::size_t kFlushParts = 4;
     void reap();
 
