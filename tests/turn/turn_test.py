@@ -172,6 +172,25 @@ def test_defaults(binary, peer_port):
         c.close()
 
 
+def two_relayed_clients(sb):
+    """alice and bob, each with an allocation: (a, b, relayed_a, relayed_b)."""
+    a = sc.TurnClient(("127.0.0.1", sb.turn_port), "alice", "secret")
+    b = sc.TurnClient(("127.0.0.1", sb.turn_port), "bob", "pw")
+    ma, mb = a.allocate(), b.allocate()
+    return a, b, sc.parse_xor_addr(ma.get(sc.XOR_RELAYED), ma.tid), sc.parse_xor_addr(mb.get(sc.XOR_RELAYED), mb.tid)
+
+
+def check_relay_to_relay(what, a, b, relayed_a, relayed_b, data):
+    """Permissions both ways, then a's send indication must reach b from a's relayed address."""
+    codes = (a.permission(relayed_b).code, b.permission(relayed_a).code)
+    check(f"permissions for the other client's relayed address ({what})", codes == (200, 200), codes)
+    a.send_indication(relayed_b, data)
+    got = b.receive()
+    peer = got and sc.parse_xor_addr(got.get(sc.XOR_PEER), got.tid)
+    check(f"a send indication arrives as a data indication from the other relayed address ({what})",
+          got is not None and got.get(sc.DATA) == data and peer == relayed_a, got and (got.get(sc.DATA), peer))
+
+
 def test_relay_to_relay(binary, peer_port):
     # No --turn-allow-peer: two clients relaying through this server reach each other, though
     # their relayed addresses are the server's own (and loopback); nothing else there opens.
@@ -179,19 +198,8 @@ def test_relay_to_relay(binary, peer_port):
         rc, out = uclient(sb.turn_port, peer_port, "-y", "-c", "-u", "alice", "-w", "secret", clients=1)
         check("turnutils_uclient client to client through our relays, no allow-list",
               rc == 0 and relayed_all(out)[0], (rc, relayed_all(out)[1], out[-400:]))
-        a = sc.TurnClient(("127.0.0.1", sb.turn_port), "alice", "secret")
-        b = sc.TurnClient(("127.0.0.1", sb.turn_port), "bob", "pw")
-        ma, mb = a.allocate(), b.allocate()
-        relayed_a = sc.parse_xor_addr(ma.get(sc.XOR_RELAYED), ma.tid)
-        relayed_b = sc.parse_xor_addr(mb.get(sc.XOR_RELAYED), mb.tid)
-        codes = (a.permission(relayed_b).code, b.permission(relayed_a).code)
-        check("permissions for the other client's relayed address", codes == (200, 200), codes)
-        a.send_indication(relayed_b, b"ping")
-        got = b.receive()
-        check("a send indication arrives as a data indication from the other relayed address",
-              got is not None and got.get(sc.DATA) == b"ping"
-              and sc.parse_xor_addr(got.get(sc.XOR_PEER), got.tid) == relayed_a,
-              got and (got.get(sc.DATA), sc.parse_xor_addr(got.get(sc.XOR_PEER), got.tid)))
+        a, b, relayed_a, relayed_b = two_relayed_clients(sb)
+        check_relay_to_relay("loopback", a, b, relayed_a, relayed_b, b"ping")
         # The permission covers 127.0.0.1, but a port that is no relay stays out of reach.
         listener = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         listener.bind(("127.0.0.1", 0))
@@ -220,21 +228,10 @@ def test_relay_to_relay(binary, peer_port):
     # relays the packets take the local address, and arrive shown as the external one.
     with Switchboard(binary, "--turn-user", "alice:secret", "--turn-user", "bob:pw",
                      "--turn-external-ip", "203.0.113.9") as sb:
-        a = sc.TurnClient(("127.0.0.1", sb.turn_port), "alice", "secret")
-        b = sc.TurnClient(("127.0.0.1", sb.turn_port), "bob", "pw")
-        ma, mb = a.allocate(), b.allocate()
-        relayed_a = sc.parse_xor_addr(ma.get(sc.XOR_RELAYED), ma.tid)
-        relayed_b = sc.parse_xor_addr(mb.get(sc.XOR_RELAYED), mb.tid)
+        a, b, relayed_a, relayed_b = two_relayed_clients(sb)
         check("relayed addresses carry the external IP", relayed_a[0] == relayed_b[0] == "203.0.113.9",
               (relayed_a, relayed_b))
-        codes = (a.permission(relayed_b).code, b.permission(relayed_a).code)
-        check("permissions for the other client's external relayed address", codes == (200, 200), codes)
-        a.send_indication(relayed_b, b"via nat")
-        got = b.receive()
-        check("relay to relay behind the external address: data arrives from the external relayed address",
-              got is not None and got.get(sc.DATA) == b"via nat"
-              and sc.parse_xor_addr(got.get(sc.XOR_PEER), got.tid) == relayed_a,
-              got and (got.get(sc.DATA), sc.parse_xor_addr(got.get(sc.XOR_PEER), got.tid)))
+        check_relay_to_relay("behind the external address", a, b, relayed_a, relayed_b, b"via nat")
         key = 'switchboard_turn_peer_denied_total{reason="own_address"}'
         before = metrics(sb).get(key, 0)
         a.send_indication(("203.0.113.9", 9), b"probe")

@@ -544,31 +544,14 @@ TEST_F(TurnServerTest, PolicyJudgesTheCanonicalAddress) {
 TEST_F(TurnServerTest, AnotherAllocationsRelayIsReachableButNothingElseAtItsAddress) {
     // Two clients relaying through this server (relay-only ICE on both sides) must reach each
     // other's relayed address, which is one of the server's own; its other ports must not open.
-    PeerPolicy strict; // nothing allowed
-    strict.add_relay(*Address::parse("10.0.0.5:0"));
-    Server s(host, creds, strict, quota, limits);
-    server.reset();
+    policy.add_relay(*Address::parse("10.0.0.5:0")); // a private address: denied but for this
+    make_server();
+    Server& s = *server;
     host.live_relay_ports = {50001};
     auto from = tuple();
-    auto run = [&](Request r) {
-        auto bytes = encode(r, from);
-        std::size_t before = host.clients.size();
-        s.on_client(now, from, bytes);
-        if (host.clients.size() == before) return 0;
-        auto m = last();
-        return m.cls() == stun::Class::Success ? 200 : m.error_code()->first;
-    };
-    Request nonce_req = allocate_req();
-    nonce_req.integrity = false;
-    auto nb = encode(nonce_req, from);
-    s.on_client(now, from, nb);
-    std::string nonce(*last().text(attr::Nonce));
-    auto with_nonce = [&](Request r) {
-        r.nonce = nonce;
-        return run(std::move(r));
-    };
+    auto with_nonce = [&](Request r) { return send(std::move(r), from); };
     ASSERT_EQ(with_nonce(allocate_req()), 200);
-    EXPECT_EQ(strict.check(*Address::parse("10.0.0.5:50001")), Denial::Private);
+    EXPECT_EQ(policy.check(*Address::parse("10.0.0.5:50001")), Denial::Private);
     EXPECT_EQ(with_nonce(permission_req("10.0.0.6:50001")), 403) << "not a relay address";
     // A permission's port means nothing (clients send 0): the IP earns a relay-only permission.
     EXPECT_EQ(with_nonce(permission_req("10.0.0.5:0")), 200);
