@@ -93,15 +93,22 @@ int main(int argc, char** argv) {
     iovec iov[kBatch];
     unsigned long long forwarded = 0;
     static sockaddr_in sources[kBatch];
-    while (echo && !stop) {
+    // Every slot of the batch made ready for recvmmsg again (with room for the source when
+    // echoing, which answers to it).
+    auto ready = [&] {
         for (int k = 0; k < kBatch; ++k) {
             iov[k] = {bufs[k], sizeof bufs[k]};
             msgs[k].msg_hdr = {};
-            msgs[k].msg_hdr.msg_name = &sources[k];
-            msgs[k].msg_hdr.msg_namelen = sizeof sources[k];
+            if (echo) {
+                msgs[k].msg_hdr.msg_name = &sources[k];
+                msgs[k].msg_hdr.msg_namelen = sizeof sources[k];
+            }
             msgs[k].msg_hdr.msg_iov = &iov[k];
             msgs[k].msg_hdr.msg_iovlen = 1;
         }
+    };
+    while (echo && !stop) {
+        ready();
         int n = ::recvmmsg(in, msgs, kBatch, MSG_WAITFORONE, nullptr);
         if (n <= 0) continue;
         for (int k = 0; k < n; ++k) {
@@ -112,12 +119,7 @@ int main(int argc, char** argv) {
         if (s > 0) forwarded += static_cast<unsigned>(s);
     }
     while (!stop) {
-        for (int k = 0; k < kBatch; ++k) {
-            iov[k] = {bufs[k], sizeof bufs[k]};
-            msgs[k].msg_hdr = {};
-            msgs[k].msg_hdr.msg_iov = &iov[k];
-            msgs[k].msg_hdr.msg_iovlen = 1;
-        }
+        ready();
         int n = ::recvmmsg(in, msgs, kBatch, MSG_WAITFORONE, nullptr);
         if (n <= 0) continue;
         // Runs of datagrams of one flow go out together (a batch from one client usually is one).

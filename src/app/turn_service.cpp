@@ -78,12 +78,18 @@ TurnSettings TurnSettings::from(const Config& c) {
     for (const std::string& ip : {s.listen.host, s.relay_ip, s.external_ip})
         if (auto a = stun::Address::parse(ip, 0); a && ip != "0.0.0.0" && ip != "::") s.policy.add_own(*a);
     // ... except other allocations' live relays on the addresses clients are told.
-    for (auto family : {stun::Family::V4, stun::Family::V6}) {
-        auto told = stun::Address::parse(s.relay_ip_for(family), 0);
-        if (auto ext = stun::Address::parse(s.external_ip, 0); ext && ext->family == family) told = ext;
-        if (told && !told->is_unspecified()) s.policy.add_relay(*told);
-    }
+    for (auto family : {stun::Family::V4, stun::Family::V6})
+        if (auto r = s.relay_address(family); r && !r->told.is_unspecified()) s.policy.add_relay(r->told);
     return s;
+}
+
+std::optional<TurnSettings::RelayAddress> TurnSettings::relay_address(stun::Family family) const {
+    auto bound = stun::Address::parse(relay_ip_for(family), 0);
+    if (!bound) return std::nullopt;
+    RelayAddress r{*bound, *bound};
+    if (r.local.is_unspecified()) r.local = *stun::Address::parse(family == stun::Family::V6 ? "::1" : "127.0.0.1", 0);
+    if (auto ext = stun::Address::parse(external_ip, 0); ext && ext->family == family) r.told = *ext;
+    return r;
 }
 
 std::string TurnSettings::relay_ip_for(stun::Family family) const {
@@ -139,16 +145,8 @@ TurnService::TurnService(net::Loop& loop, const TurnSettings& settings, TurnRese
     : loop_(loop), settings_(settings), reservations_(reservations), relay_ports_(relay_ports), tls_ctx_(tls),
       creds_(settings.realm), server_(*this, creds_, settings.policy, quota, settings.limits) {
     sync_clock();
-    for (auto family : {stun::Family::V4, stun::Family::V6}) {
-        auto local = stun::Address::parse(relay_ip(family), 0);
-        if (!local) continue;
-        // A wildcard relay is reached on loopback from this machine.
-        if (local->is_unspecified()) local = stun::Address::parse(family == stun::Family::V6 ? "::1" : "127.0.0.1", 0);
-        RelayAddresses& r = relay_addr_[family == stun::Family::V6];
-        r.local = *local;
-        r.external = advertised(*local);
-        r.mapped = r.external.ip != r.local.ip;
-    }
+    for (auto family : {stun::Family::V4, stun::Family::V6})
+        if (auto r = settings.relay_address(family); r && r->mapped()) mapped_relay_[family == stun::Family::V6] = r;
     for (const auto& [name, password] : settings.users) creds_.add_user(name, password);
     creds_.set_secrets(settings.secrets);
     sockaddr_storage at;
@@ -277,19 +275,20 @@ void TurnService::on_datagram(net::UdpSocket& socket, const sockaddr_storage& fr
 }
 
 stun::Address TurnService::to_local_relay(const stun::Address& peer) const {
-    const RelayAddresses& r = relay_addr_[peer.family == stun::Family::V6];
-    if (!r.mapped || peer.family != r.external.family || peer.ip != r.external.ip || !relay_live(peer)) return peer;
-    stun::Address local = r.local;
-    local.port = peer.port;
-    return local;
+    const auto& r = mapped_relay_[peer.family == stun::Family::V6];
+    return r ? swap_relay_ip(peer, r->told, r->local) : peer;
 }
 
 stun::Address TurnService::from_local_relay(const stun::Address& source) const {
-    const RelayAddresses& r = relay_addr_[source.family == stun::Family::V6];
-    if (!r.mapped || source.family != r.local.family || source.ip != r.local.ip || !relay_live(source)) return source;
-    stun::Address external = r.external;
-    external.port = source.port;
-    return external;
+    const auto& r = mapped_relay_[source.family == stun::Family::V6];
+    return r ? swap_relay_ip(source, r->local, r->told) : source;
+}
+
+stun::Address TurnService::swap_relay_ip(const stun::Address& a, const stun::Address& from, const stun::Address& to) const {
+    if (a.family != from.family || a.ip != from.ip || !relay_live(a)) return a;
+    stun::Address out = to;
+    out.port = a.port;
+    return out;
 }
 
 void TurnService::track(const net::UdpSocket& relay, bool live) {

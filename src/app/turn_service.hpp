@@ -15,6 +15,7 @@
 #include <chrono>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <unordered_map>
 #include <vector>
 
@@ -64,6 +65,15 @@ struct TurnSettings {
     static TurnSettings from(const Config& c);
     /// The address relay sockets of `family` bind to (may be the wildcard).
     std::string relay_ip_for(stun::Family family) const;
+    /// Where the relays of one family are, seen from this machine and from clients.
+    struct RelayAddress {
+        stun::Address local; // reaches them from here (a wildcard bind: loopback)
+        stun::Address told;  // what clients are told: the external address, else the bound one
+        /// Packets between two of our relays must take `local` instead of `told` (and show
+        /// `told` again on arrival): a NAT seldom loops its public address back.
+        bool mapped() const noexcept { return !told.is_unspecified() && told.ip != local.ip; }
+    };
+    std::optional<RelayAddress> relay_address(stun::Family family) const;
 };
 
 class TurnService final : public turn::Host, public net::DatagramHandler {
@@ -126,21 +136,20 @@ class TurnService final : public turn::Host, public net::DatagramHandler {
     std::string relay_ip(stun::Family family) const { return settings_.relay_ip_for(family); }
     stun::Address advertised(stun::Address local) const;
     void track(const net::UdpSocket& relay, bool live);
-    // Between two of our relays behind an external address (--turn-external-ip), packets go to
-    // the local address instead: a NAT seldom loops its public address back. The sender's
-    // local address is shown as the external one again on arrival, which is what the
-    // receiver's client made its permission for.
+    // Between two of our relays behind an external address (--turn-external-ip) packets go to
+    // the local address (TurnSettings::RelayAddress::mapped); the sender's local address is
+    // shown as the external one again on arrival, which is what the receiver's client made its
+    // permission for.
     stun::Address to_local_relay(const stun::Address& peer) const;
     stun::Address from_local_relay(const stun::Address& source) const;
+    /// `a` with `from`'s IP replaced by `to`'s, when it names a live relay there.
+    stun::Address swap_relay_ip(const stun::Address& a, const stun::Address& from, const stun::Address& to) const;
 
     net::Loop& loop_;
     const TurnSettings& settings_;
     TurnReservations& reservations_;
     turn::RelayPorts& relay_ports_;
-    struct RelayAddresses {
-        stun::Address local, external; // by family; `mapped` when they differ
-        bool mapped = false;
-    } relay_addr_[2];
+    std::optional<TurnSettings::RelayAddress> mapped_relay_[2]; // by family (V4, V6), when mapped
     const net::TlsContext* tls_ctx_;
     // Relays by id (index + 1); closed ones wait in the graveyard until the turn is over, since
     // this turn's events may still name them. Declared before server_, which closes its

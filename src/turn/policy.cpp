@@ -67,9 +67,8 @@ Denial PeerPolicy::check(const stun::Address& peer) const noexcept {
 }
 
 bool PeerPolicy::relay_address(const stun::Address& peer) const noexcept {
-    stun::Address a = peer.canonical();
     for (const auto& r : relay_)
-        if (r.family == a.family && r.ip == a.ip) return true;
+        if (r.family == peer.family && r.ip == peer.ip) return true;
     return false;
 }
 

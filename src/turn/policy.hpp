@@ -43,7 +43,8 @@ class PeerPolicy {
     }
     /// Why `peer` may not be reached, or Denial::None.
     Denial check(const stun::Address& peer) const noexcept;
-    /// Whether `peer`'s IP is one added with add_relay().
+    /// Whether `peer`'s IP is, as written, one added with add_relay(). Clients are told relayed
+    /// addresses in plain form, so a mapped form (::ffff:a.b.c.d) never is one.
     bool relay_address(const stun::Address& peer) const noexcept;
 
   private:

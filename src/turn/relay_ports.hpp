@@ -10,6 +10,7 @@
 
 #include <array>
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 
 namespace switchboard::turn {
@@ -17,23 +18,19 @@ namespace switchboard::turn {
 class RelayPorts {
   public:
     void add(stun::Family f, std::uint16_t port) noexcept {
-        word(f, port).fetch_or(bit(port), std::memory_order_relaxed);
+        bits_[of(f)][port / 64].fetch_or(bit(port), std::memory_order_relaxed);
     }
     void remove(stun::Family f, std::uint16_t port) noexcept {
-        word(f, port).fetch_and(~bit(port), std::memory_order_relaxed);
+        bits_[of(f)][port / 64].fetch_and(~bit(port), std::memory_order_relaxed);
     }
     bool live(stun::Family f, std::uint16_t port) const noexcept {
-        const auto& bits = f == stun::Family::V6 ? v6_ : v4_;
-        return (bits[port / 64].load(std::memory_order_relaxed) & bit(port)) != 0;
+        return (bits_[of(f)][port / 64].load(std::memory_order_relaxed) & bit(port)) != 0;
     }
 
   private:
-    using Bits = std::array<std::atomic<std::uint64_t>, 65536 / 64>;
+    static std::size_t of(stun::Family f) noexcept { return f == stun::Family::V6 ? 1 : 0; }
     static std::uint64_t bit(std::uint16_t port) noexcept { return std::uint64_t{1} << (port % 64); }
-    std::atomic<std::uint64_t>& word(stun::Family f, std::uint16_t port) noexcept {
-        return (f == stun::Family::V6 ? v6_ : v4_)[port / 64];
-    }
-    Bits v4_{}, v6_{};
+    std::array<std::atomic<std::uint64_t>, 65536 / 64> bits_[2]{}; // by family (V4, V6)
 };
 
 } // namespace switchboard::turn

@@ -26,10 +26,7 @@ bool Server::spend(Allocation& a, std::size_t bytes, std::uint64_t now_ms) {
 Denial Server::judge(const stun::Address& peer, bool exact_port, bool& relay_only) const {
     relay_only = false;
     Denial d = policy_.check(peer);
-    // Clients are told relayed addresses in plain form, so a mapped form (::ffff:a.b.c.d) is
-    // never one: it stays judged as the IPv4 address it stands for.
-    if (d != Denial::None && peer.canonical() == peer && policy_.relay_address(peer) &&
-        (!exact_port || host_.relay_live(peer))) {
+    if (d != Denial::None && policy_.relay_address(peer) && (!exact_port || host_.relay_live(peer))) {
         relay_only = true;
         return Denial::None;
     }
