@@ -1,6 +1,7 @@
-// Data-channel set-up time and throughput on loopback, three ways:
+// Data-channel set-up time and throughput on loopback, four ways:
 //   native -> native   two `switchboard peer` processes (our ICE, DTLS, SCTP)
-//   chromium -> native a Chromium page sending to `switchboard peer`
+//   native -> chromium `switchboard peer` offering and sending to a Chromium page
+//   chromium -> native a Chromium page offering and sending to `switchboard peer`
 //   chromium -> chromium two pages of one Chromium (the anchor)
 // Set-up: from creating the offer to the channel being open on the offering side. Throughput:
 // `--mib` MiB (default 128) in 64 KiB binary messages, at most 4 MiB buffered, until the receiver
@@ -191,11 +192,48 @@ async function chromiumToNative(browser) {
   return { setup, mibps: BYTES / 1048576 / secs };
 }
 
+async function nativeToChromium(browser) {
+  const ctx = await browser.newContext();
+  const page = await ctx.newPage();
+  await page.goto('about:blank');
+  await page.evaluate(pageLib);
+  const n = peer('offer');
+  const offer = await n.wait((m) => m.type === 'offer');
+  const answer = await page.evaluate((d) => window.B.answer(d), { type: 'offer', sdp: offer.sdp });
+  n.send(answer);
+  const stop = { done: false };
+  let next = 0;
+  const pump = (async () => {
+    while (!stop.done) {
+      // Our trickled candidates to the page, the page's to us.
+      for (; next < n.seen.length; next++) {
+        const m = n.seen[next];
+        if (typeof m.candidate === 'string' && m.candidate) await page.evaluate((c) => window.B.candidate(c), m.candidate);
+      }
+      for (const m of await page.evaluate(() => window.B.out.splice(0))) n.send(m);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  })();
+  const open = await n.wait((m) => m.event === 'open');
+  await page.waitForFunction(() => window.B.ch && window.B.ch.readyState === 'open', null, { timeout: 60000, polling: 5 });
+  const setup = open.ms - offer.ms;
+  const t0 = performance.now();
+  n.send({ send_bytes: BYTES });
+  await page.waitForFunction((b) => window.B.received >= b, BYTES, { timeout: 120000, polling: 20 });
+  const secs = (performance.now() - t0) / 1000;
+  stop.done = true;
+  await pump;
+  n.stop();
+  await ctx.close();
+  return { setup, mibps: BYTES / 1048576 / secs };
+}
+
 const browser = await launchChromium('sb-bench-dc-', ['--allow-loopback-in-peer-connection', '--use-fake-ui-for-media-stream',
   '--disable-features=WebRtcHideLocalIpsWithMdns']);
 try {
   const results = {};
-  for (const [name, fn] of [['native_to_native', nativeToNative], ['chromium_to_native', () => chromiumToNative(browser)],
+  for (const [name, fn] of [['native_to_native', nativeToNative], ['native_to_chromium', () => nativeToChromium(browser)],
+    ['chromium_to_native', () => chromiumToNative(browser)],
     ['chromium_to_chromium', () => chromiumToChromium(browser)]]) {
     const runs = [];
     for (let i = 0; i < Number(opt.runs); i++) runs.push(await fn());

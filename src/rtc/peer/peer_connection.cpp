@@ -203,7 +203,10 @@ void PeerConnection::on_ice_events(std::int64_t now) {
             events_.push_back(std::move(pe));
             break;
         }
-        case ice::Event::Kind::SelectedPair: start_dtls(now); break;
+        case ice::Event::Kind::SelectedPair:
+            start_dtls(now);
+            feed_early_dtls(now);
+            break;
         case ice::Event::Kind::StateChanged:
             if (e.state == ice::State::Connected) {
                 start_dtls(now);
@@ -225,6 +228,17 @@ void PeerConnection::start_dtls(std::int64_t now) {
                                               remote_fingerprint_, o);
     if (dtls_client_) dtls_->start();
     pump_dtls(now);
+}
+
+void PeerConnection::feed_early_dtls(std::int64_t now) {
+    if (early_dtls_.empty()) return;
+    ice::Address sl, sr;
+    if (dtls_ && ice_.selected(sl, sr)) {
+        for (const auto& e : early_dtls_)
+            if (e.remote == sr) dtls_->on_datagram(e.data);
+        pump_dtls(now);
+    }
+    early_dtls_.clear();
 }
 
 void PeerConnection::pump_dtls(std::int64_t now) {
@@ -314,8 +328,14 @@ void PeerConnection::on_datagram(const ice::Address& local, const ice::Address& 
     }
     if (dtls::looks_like_dtls(d)) {
         ice::Address sl, sr;
-        // Only from the selected path: anything else is not our peer's DTLS.
-        if (!ice_.selected(sl, sr) || !(sr == remote)) return;
+        // Only from the selected path: anything else is not our peer's DTLS. Before there is
+        // one, a little is kept for when it is selected.
+        if (!ice_.selected(sl, sr)) {
+            if (have_remote_ && !dtls_ && early_dtls_.size() < kMaxEarlyDtls && d.size() <= 1500)
+                early_dtls_.push_back(EarlyDatagram{remote, std::vector<std::uint8_t>(d.begin(), d.end())});
+            return;
+        }
+        if (!(sr == remote)) return;
         ice_.on_data_received(remote, now_ms);
         start_dtls(now_ms);
         if (!dtls_) return; // no remote description yet: nothing to check the peer against

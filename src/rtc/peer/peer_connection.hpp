@@ -108,6 +108,7 @@ class PeerConnection {
     void pump_dtls(std::int64_t now);
     void pump_sctp();
     void fail(std::string why);
+    void feed_early_dtls(std::int64_t now);
 
     PeerOptions options_;
     std::shared_ptr<const dtls::Certificate> cert_;
@@ -131,6 +132,16 @@ class PeerConnection {
     std::int64_t now_ = 0; // the latest time given, for sends between calls
     std::deque<ice::Transmit> out_;
     std::deque<PeerEvent> events_;
+    // DTLS that came before a pair was selected: the controlled peer may start its handshake as
+    // soon as its side of a pair works, a moment before our nomination completes. Dropping it
+    // cost a retransmission (~60 ms with Chromium). A few datagrams, fed once the pair's remote
+    // turns out to be theirs, dropped otherwise.
+    struct EarlyDatagram {
+        ice::Address remote;
+        std::vector<std::uint8_t> data;
+    };
+    std::vector<EarlyDatagram> early_dtls_;
+    static constexpr std::size_t kMaxEarlyDtls = 8;
 };
 
 } // namespace switchboard::rtc
