@@ -4,7 +4,9 @@
 // "digest" is answered with "digest:<bytes>:<sha-256 hex>" of what arrived so far.
 //
 //   in:  {"type":"offer"|"answer","sdp":"..."}   {"candidate":"candidate:..."}
-//        {"send_bytes":N}: send N bytes in 64 KiB binary messages on the first open channel
+//        {"send_bytes":N[,"hash":true]}: send N bytes in 64 KiB binary messages on the first open
+//        channel ("sent" then carries their SHA-256; not by default: the benchmark sends with it)
+//        {"open":"LABEL","ordered":false,"max_retransmits":N}: open another channel (once connected)
 //        {"digest":true}: print what arrived on each channel (bytes, SHA-256)
 //   out: the same for our side, and {"event":"open"|"message"|"closed"|"state"|"sent"|"digest",...}
 #include "app/peer_tool.hpp"
@@ -142,6 +144,7 @@ int peer_tool(int argc, char** argv) {
     std::map<std::uint16_t, Hash> hashes;
     int first_channel = -1;
     std::uint64_t to_send = 0, sent = 0;
+    std::unique_ptr<Hash> sent_hash;
     std::vector<std::uint8_t> chunk(64 * 1024);
     for (std::size_t i = 0; i < chunk.size(); ++i) chunk[i] = static_cast<std::uint8_t>(i * 31 + 7);
     std::string in_buf;
@@ -167,19 +170,35 @@ int peer_tool(int argc, char** argv) {
                 in_buf.erase(0, nl + 1);
                 json::Value v;
                 if (line.empty() || json::parse(line, v) != json::Error::None) continue;
-                std::string type, sdp, candidate;
-                std::uint64_t send_bytes = 0;
-                bool digest = false;
+                std::string type, sdp, candidate, open_label;
+                std::uint64_t send_bytes = 0, max_retransmits = 0;
+                bool digest = false, ordered = true, has_max_retransmits = false, hash_sent = false;
                 json::for_each_member(v, [&](std::string_view k, json::Value m) {
                     if (json::key_is(k, "type")) json::get_string(m, type);
                     else if (json::key_is(k, "sdp")) json::get_string(m, sdp);
                     else if (json::key_is(k, "candidate")) json::get_string(m, candidate);
                     else if (json::key_is(k, "send_bytes")) json::get_u64(m, send_bytes);
                     else if (json::key_is(k, "digest")) digest = true;
+                    else if (json::key_is(k, "hash")) json::get_bool(m, hash_sent);
+                    else if (json::key_is(k, "open")) json::get_string(m, open_label);
+                    else if (json::key_is(k, "ordered")) json::get_bool(m, ordered);
+                    else if (json::key_is(k, "max_retransmits")) has_max_retransmits = json::get_u64(m, max_retransmits);
                 });
+                if (!open_label.empty()) {
+                    rtc::sctp::ChannelOptions o;
+                    o.label = open_label;
+                    o.ordered = ordered;
+                    if (has_max_retransmits) {
+                        o.reliability = rtc::sctp::Reliability::Rexmit;
+                        o.param = static_cast<std::uint32_t>(std::min<std::uint64_t>(max_retransmits, 0xffffffffu));
+                    }
+                    if (pc.create_data_channel(o) < 0) emit("{\"event\":\"error\",\"reason\":\"cannot open a channel now\"}");
+                    continue;
+                }
                 if (send_bytes) {
                     to_send = send_bytes;
                     sent = 0;
+                    sent_hash = hash_sent ? std::make_unique<Hash>() : nullptr;
                     continue;
                 }
                 if (digest) {
@@ -274,12 +293,15 @@ int peer_tool(int argc, char** argv) {
         while (to_send && first_channel >= 0 && pc.buffered_amount(static_cast<std::uint16_t>(first_channel)) < (4u << 20)) {
             const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(chunk.size(), to_send - sent));
             if (!pc.send(static_cast<std::uint16_t>(first_channel), {chunk.data(), n}, true)) break;
+            if (sent_hash) EVP_DigestUpdate(sent_hash->ctx.get(), chunk.data(), n);
             sent += n;
             if (sent == to_send) {
                 to_send = 0;
                 std::string out;
                 json::Writer w(out);
-                w.begin_object().key("event").string("sent").key("bytes").number(sent).end_object();
+                w.begin_object().key("event").string("sent").key("bytes").number(sent);
+                if (sent_hash) w.key("sha256").string(sent_hash->hex());
+                w.end_object();
                 emit(out);
             }
         }

@@ -4,7 +4,9 @@
 //   1. Chromium offers, we answer: a reliable channel echoes 200 messages in order, then carries a
 //      20 MiB file in 64 KiB messages whose SHA-256 we compute and report back; an unordered
 //      maxRetransmits=0 channel exchanges messages too.
-//   2. We offer, Chromium answers: our channel opens on Chromium's side and echoes.
+//   2. We offer, Chromium answers: our channel opens on Chromium's side and echoes; a 20 MiB file
+//      goes each way on it (hashed by the receiver: us, or the page with WebCrypto); an unordered
+//      maxRetransmits=0 channel we open arrives with those properties and exchanges messages.
 // Usage: node tests/interop/rtc_chromium_test.mjs --switchboard PATH
 import { spawn } from 'node:child_process';
 import readline from 'node:readline';
@@ -55,6 +57,7 @@ function pageLib() {
     pc: null,
     channels: {},
     got: {},
+    bin: {},
     start() {
       const pc = new RTCPeerConnection();
       window.T.pc = pc;
@@ -66,7 +69,22 @@ function pageLib() {
       ch.binaryType = 'arraybuffer';
       window.T.channels[ch.label] = ch;
       window.T.got[ch.label] = [];
-      ch.onmessage = (e) => window.T.got[ch.label].push(typeof e.data === 'string' ? e.data : `<${e.data.byteLength}>`);
+      window.T.bin[ch.label] = [];
+      ch.onmessage = (e) => {
+        if (typeof e.data === 'string') window.T.got[ch.label].push(e.data);
+        else window.T.bin[ch.label].push(e.data);
+      };
+    },
+    // Bytes and SHA-256 of the binary messages received on `label` (once `size` have come).
+    async received(label, size, ms = 60000) {
+      const end = Date.now() + ms;
+      const count = () => window.T.bin[label].reduce((n, b) => n + b.byteLength, 0);
+      while (Date.now() < end && count() < size) await new Promise((r) => setTimeout(r, 20));
+      const all = new Uint8Array(count());
+      let at = 0;
+      for (const b of window.T.bin[label]) { all.set(new Uint8Array(b), at); at += b.byteLength; }
+      const md = new Uint8Array(await crypto.subtle.digest('SHA-256', all));
+      return { bytes: all.length, sha256: [...md].map((x) => x.toString(16).padStart(2, '0')).join('') };
     },
     async offer() {
       const pc = window.T.start();
@@ -107,8 +125,7 @@ function pageLib() {
       const ch = window.T.channels[label];
       ch.bufferedAmountLowThreshold = 1 << 20;
       const chunk = 64 * 1024;
-      // Bytes from xorshift32 (seed 1): the test recomputes them to know the SHA-256 (about:blank
-      // is no secure context, so the page has no crypto.subtle).
+      // Bytes from xorshift32 (seed 1): the test recomputes them to know the SHA-256.
       const data = new Uint8Array(size);
       let x = 1;
       for (let i = 0; i < size; i++) {
@@ -161,7 +178,9 @@ async function newPage() {
   const ctx = await browser.newContext();
   const page = await ctx.newPage();
   page.on('pageerror', (e) => console.log(`# page error: ${e}`));
-  await page.goto('about:blank');
+  // A page at http://localhost is a secure context: WebCrypto hashes what the page receives.
+  await page.route('http://localhost/', (r) => r.fulfill({ status: 200, contentType: 'text/html', body: '<!doctype html><title>rtc</title>' }));
+  await page.goto('http://localhost/');
   await page.evaluate(pageLib);
   return page;
 }
@@ -207,6 +226,22 @@ async function nativeOffers() {
   if (open) {
     const got = await page.evaluate(() => window.T.echo('native', 50));
     R.check('messages on our channel come back from us', got.length === 50 && got.every((m, i) => m === `m${i}`), `${got.length} back`);
+    const size = 20 * 1024 * 1024;
+    const f = await page.evaluate((n) => window.T.file('native', n), size);
+    const expected = `digest:${size}:${xorshiftSha256(size)}`;
+    R.check('Chromium answering: a 20 MiB file from the page arrives whole (our SHA-256 matches)', f.got === expected, `${f.got} vs ${expected}`);
+    peer.send({ send_bytes: size, hash: true });
+    const sent = await peer.wait((m) => m.event === 'sent', 60000);
+    const r = await page.evaluate((n) => window.T.received('native', n), size);
+    R.check('Chromium answering: a 20 MiB file from us arrives whole (the page\'s SHA-256 matches ours)',
+      r.bytes === size && r.sha256 === sent.sha256, `${r.bytes} bytes, ${r.sha256} vs ${sent.sha256}`);
+    peer.send({ open: 'lossy', ordered: false, max_retransmits: 0 });
+    const lossyOpen = await page.evaluate(() => window.T.waitOpen('lossy'));
+    const props = lossyOpen ? await page.evaluate(() => ({ ordered: window.T.channels.lossy.ordered, maxRetransmits: window.T.channels.lossy.maxRetransmits })) : {};
+    R.check('our unordered maxRetransmits=0 channel opens in Chromium with those properties',
+      props.ordered === false && props.maxRetransmits === 0, JSON.stringify(props));
+    const lossy = lossyOpen ? await page.evaluate(() => window.T.echo('lossy', 50)) : [];
+    R.check('messages on it come back from us', lossy.length >= 45, `${lossy.length}/50 back`);
   }
   stop.done = true;
   await pump;

@@ -294,6 +294,7 @@ void Agent::on_request(const Address& local, const Address& remote, const stun::
     auto it = std::find_if(pairs_.begin(), pairs_.end(),
                            [&](const Pair& p) { return p.local == li && p.remote.address == remote; });
     if (it == pairs_.end()) return;
+    it->peer_checked = true;
     if (use_candidate && role_ == Role::Controlled) it->nominated = true;
     if (it->state == PairState::Succeeded) {
         if (it->nominated && role_ == Role::Controlled) select(*it, now);
@@ -479,6 +480,13 @@ void Agent::on_timeout(std::int64_t now) {
             consent_.next_send = now + options_.consent_interval_ms * (1000 + jitter) / 1000;
         }
     }
+}
+
+bool Agent::validated_remote(const Address& remote) const {
+    if (has_selected_ && remote == selected_remote_) return true;
+    return std::any_of(pairs_.begin(), pairs_.end(), [&](const Pair& p) {
+        return p.remote.address == remote && (p.state == PairState::Succeeded || p.peer_checked);
+    });
 }
 
 void Agent::on_data_received(const Address& remote, std::int64_t now) {

@@ -129,6 +129,10 @@ class Agent {
 
     /// Where application data goes now (the selected pair), if any.
     bool selected(Address& local, Address& remote) const;
+    /// Whether `remote` has shown itself to be the peer: our check to it was answered with the
+    /// peer's password, or it sent us a check signed with ours. Data may arrive on any such
+    /// pair, not only the selected one (a browser starts DTLS on the first pair that works for it).
+    bool validated_remote(const Address& remote) const;
     const std::vector<Candidate>& local_candidates() const noexcept { return locals_; }
     /// Whether `c` is announced to the peer (all but host and server-reflexive ones when relay-only).
     bool announced(const Candidate& c) const noexcept { return !options_.relay_only || c.type == CandidateType::Relayed; }
@@ -147,6 +151,7 @@ class Agent {
         bool nominate = false;   // the check in flight carries USE-CANDIDATE
         bool nominated = false;  // the peer nominated it (controlled) or our nomination succeeded
         bool triggered = false;
+        bool peer_checked = false; // an authenticated check came from the peer on this pair
     };
     struct Gather {
         Address server;

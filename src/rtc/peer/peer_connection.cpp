@@ -235,7 +235,7 @@ void PeerConnection::feed_early_dtls(std::int64_t now) {
     ice::Address sl, sr;
     if (dtls_ && ice_.selected(sl, sr)) {
         for (const auto& e : early_dtls_)
-            if (e.remote == sr) dtls_->on_datagram(e.data);
+            if (e.remote == sr || ice_.validated_remote(e.remote)) dtls_->on_datagram(e.data);
         pump_dtls(now);
     }
     early_dtls_.clear();
@@ -328,15 +328,16 @@ void PeerConnection::on_datagram(const ice::Address& local, const ice::Address& 
     }
     if (dtls::looks_like_dtls(d)) {
         ice::Address sl, sr;
-        // Only from the selected path: anything else is not our peer's DTLS. Before there is
-        // one, a little is kept for when it is selected.
+        // Before a pair is selected, a little is kept for when one is.
         if (!ice_.selected(sl, sr)) {
             if (have_remote_ && !dtls_ && early_dtls_.size() < kMaxEarlyDtls && d.size() <= 1500)
                 early_dtls_.push_back(EarlyDatagram{remote, std::vector<std::uint8_t>(d.begin(), d.end())});
             return;
         }
-        if (!(sr == remote)) return;
-        ice_.on_data_received(remote, now_ms);
+        // The peer's DTLS may come on any pair ICE has validated, not only the selected one (a
+        // browser starts on the first pair that works for it); from anywhere else it is not theirs.
+        if (sr == remote) ice_.on_data_received(remote, now_ms);
+        else if (!ice_.validated_remote(remote)) return;
         start_dtls(now_ms);
         if (!dtls_) return; // no remote description yet: nothing to check the peer against
         dtls_->on_datagram(d);

@@ -134,8 +134,8 @@ class PeerConnection {
     std::deque<PeerEvent> events_;
     // DTLS that came before a pair was selected: the controlled peer may start its handshake as
     // soon as its side of a pair works, a moment before our nomination completes. Dropping it
-    // cost a retransmission (~60 ms with Chromium). A few datagrams, fed once the pair's remote
-    // turns out to be theirs, dropped otherwise.
+    // cost a retransmission (~60 ms with Chromium). A few datagrams, fed once a pair is selected
+    // if ICE has validated their sender, dropped otherwise.
     struct EarlyDatagram {
         ice::Address remote;
         std::vector<std::uint8_t> data;

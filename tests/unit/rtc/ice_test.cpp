@@ -144,6 +144,31 @@ TEST(IceAgent, APeerReflexiveCandidateIsLearntFromChecks) {
     EXPECT_TRUE(same_path(a, b));
 }
 
+TEST(IceAgent, RemotesThatProvedToBeThePeerAreValidatedOthersNot) {
+    // Data may come on any pair ICE has validated (a browser starts DTLS on the first one that
+    // works for it); only the peer's authenticated checks or answers validate an address.
+    Net net;
+    Agent a(Role::Controlling, {}, 21), b(Role::Controlled, {}, 22);
+    net.attach(a, "10.0.0.1:1000");
+    net.attach(b, "10.0.0.2:2000");
+    net.attach(b, "10.0.0.3:3000");
+    EXPECT_FALSE(a.validated_remote(addr("10.0.0.2:2000")));
+    exchange(a, b, net.now, false, true); // a learns b's addresses only from b's checks
+    net.run({&a, &b}, 3000);
+    ASSERT_EQ(a.state(), State::Connected);
+    EXPECT_TRUE(a.validated_remote(addr("10.0.0.2:2000")));
+    EXPECT_TRUE(a.validated_remote(addr("10.0.0.3:3000")));
+    EXPECT_TRUE(b.validated_remote(addr("10.0.0.1:1000")));
+    EXPECT_FALSE(a.validated_remote(addr("10.0.0.4:4000")));
+    // A check from another address without b's password validates nothing.
+    Agent c(Role::Controlled, {}, 23);
+    net.attach(c, "10.0.0.5:5000");
+    c.set_remote_credentials(a.local_ufrag(), "not-the-password-of-a-at-all");
+    c.add_remote_candidate(a.local_candidates()[0], net.now);
+    net.run({&a, &b, &c}, 1000);
+    EXPECT_FALSE(a.validated_remote(addr("10.0.0.5:5000")));
+}
+
 TEST(IceAgent, ALiteAgentAnswersAndFollowsTheNomination) {
     Net net;
     Options lite;
