@@ -20,6 +20,7 @@ struct Target {
     unsigned loop = 0;
     LocalChannel* lc = nullptr; // lives on `loop`; only that loop dereferences it
     std::uint32_t clients = 0;  // subscriptions of that loop the owner has counted
+    std::uint32_t binary_clients = 0; // ... of clients taking binary pub pushes
 };
 
 /// Not thread-safe; owned by one loop (the channel's owner).
@@ -35,6 +36,13 @@ struct OwnedChannel {
     std::uint32_t in_flight = 0;     // durable publications waiting for their commit
     bool poisoned = false;           // a durable append failed: no new ones until in_flight is 0
     std::int64_t idle_since_ms = 0;  // when the last target went away
+
+    /// Whether any subscriber takes pub pushes as binary frames (then each is framed both ways).
+    bool wants_binary() const noexcept {
+        for (const Target& t : targets)
+            if (t.binary_clients) return true;
+        return false;
+    }
 
     /// The subscribe reply's result object (docs/protocol.md, "subscribe").
     void subscribe_result(std::string& out, bool recover, std::string_view epoch_seen, std::uint64_t offset_seen,

@@ -199,6 +199,7 @@ void Client::connect(const Command& c) {
     }
     counted_ = true;
     connected_ = true;
+    binary_pubs_ = c.binary_pubs;
     append_client_info(client_info_, user_, client_id_, info_);
     std::string r;
     json::Writer w(r);
@@ -274,7 +275,7 @@ void Client::subscribe(const Command& c) {
     ++lc->owner_refs;
     subs_.emplace(name, Sub{lc, 0, c.id, false});
     msg::Subscribe m{name, lc, ClientRef{shard_.index(), id_}, c.id, client_id_, client_info_, c.has_recover,
-                     std::string(c.epoch), c.offset, std::min(c.history, ns->history_size)};
+                     std::string(c.epoch), c.offset, std::min(c.history, ns->history_size), binary_pubs_};
     sent_to_owner();
     shard_.send(lc->owner, std::move(m));
 }
@@ -292,12 +293,17 @@ void Client::on_subscribed(msg::SubscribeDone& m) {
     }
     Sub& s = it->second;
     s.active = true;
-    s.index = static_cast<std::uint32_t>(m.lc->active.size());
-    m.lc->active.push_back(this);
+    auto& list = active_list(m.lc);
+    s.index = static_cast<std::uint32_t>(list.size());
+    list.push_back(this);
     reply_ok(m.cmd, m.result);
     // Out now, not with the rest of the frame's replies: publications for this channel may be
     // delivered before the frame is done, and they must follow the reply's position.
     flush();
+}
+
+std::vector<Client*>& Client::active_list(LocalChannel* lc) const noexcept {
+    return binary_pubs_ ? lc->active_binary : lc->active;
 }
 
 void Client::leave(Subs::iterator it) {
@@ -305,13 +311,14 @@ void Client::leave(Subs::iterator it) {
     LocalChannel* lc = s.lc;
     if (s.active) {
         // Swap-remove, keeping the moved client's index right.
-        Client* last = lc->active.back();
-        lc->active[s.index] = last;
-        lc->active.pop_back();
+        auto& list = active_list(lc);
+        Client* last = list.back();
+        list[s.index] = last;
+        list.pop_back();
         if (last != this) last->subs_.find(lc->name)->second.index = s.index;
     }
     --lc->owner_refs;
-    shard_.send(lc->owner, msg::Unsubscribe{it->first, lc, shard_.index(), client_id_});
+    shard_.send(lc->owner, msg::Unsubscribe{it->first, lc, shard_.index(), client_id_, binary_pubs_});
     subs_.erase(it);
 }
 

@@ -87,10 +87,11 @@ class Client {
   private:
     struct Sub {
         LocalChannel* lc = nullptr;
-        std::uint32_t index = 0; // position in lc->active while active
+        std::uint32_t index = 0; // position in lc->active (or active_binary) while active
         std::uint32_t cmd = 0;   // the subscribe command waiting for its reply
         bool active = false;
     };
+    std::vector<Client*>& active_list(LocalChannel* lc) const noexcept;
     using Subs = std::unordered_map<std::string, Sub>;
 
     void handle(const Command& c);
@@ -133,6 +134,7 @@ class Client {
     bool input_paused_ = false;
     bool connected_ = false;
     bool counted_ = false;
+    bool binary_pubs_ = false; // asked for in connect
     bool closed_ = false;
 };
 

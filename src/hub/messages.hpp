@@ -28,9 +28,12 @@ using ApiDone = std::function<void(ErrorCode, std::string result_json)>;
 namespace msg {
 
 /// Owner -> subscriber loop: one framed publication (or join/leave) for every local subscriber.
+/// `binary` is the publication in the binary layout, framed once too, when some subscriber of
+/// the channel asked for binary pub pushes (empty otherwise, and for join/leave).
 struct Deliver {
     LocalChannel* lc;
     ws::FramedMessage frame;
+    ws::FramedMessage binary;
 };
 
 struct Subscribe {
@@ -44,6 +47,7 @@ struct Subscribe {
     std::string epoch;
     std::uint64_t offset = 0;
     std::uint32_t history = 0;
+    bool binary = false; // the client takes pub pushes as binary frames
 };
 
 struct SubscribeDone {
@@ -59,6 +63,7 @@ struct Unsubscribe {
     LocalChannel* lc;
     unsigned loop; // the sender, where `lc` lives
     std::string client_id;
+    bool binary = false;
 };
 
 /// Owner -> subscriber loop: the owner forgot `lc`; the loop may free it if still unused.

@@ -1,5 +1,6 @@
 #include "hub/protocol.hpp"
 
+#include "json/reader.hpp"
 #include "json/writer.hpp"
 
 namespace switchboard::hub {
@@ -91,6 +92,9 @@ DecodeError decode_command(json::Value v, Command& c) noexcept {
             break;
         case 'k':
             if (json::key_is(k, "kind") && !json::plain_string(m, c.kind)) bad = true;
+            break;
+        case 'b':
+            if (json::key_is(k, "binary_pubs") && !json::get_bool(m, c.binary_pubs)) bad = true;
             break;
         case 'm':
             if (json::key_is(k, "metadata")) {
@@ -217,6 +221,62 @@ void append_pub_push(std::string& out, std::string_view channel, std::string_vie
     out += channel; // channel names need no escaping (see channel_name.hpp)
     out += '"';
     splice_members(out, publication_json);
+}
+
+namespace {
+void put_be(std::string& out, std::uint64_t v, int bytes) {
+    for (int i = bytes - 1; i >= 0; --i) out += static_cast<char>((v >> (8 * i)) & 0xff);
+}
+} // namespace
+
+bool append_binary_pub(std::string& out, std::string_view channel, std::string_view publication_json) {
+    json::Value pub;
+    json::Limits limits; // our own text: whatever depth and size the publish was allowed
+    limits.max_depth = json::kMaxDepthCeiling;
+    limits.max_size = publication_json.size();
+    if (channel.size() > 255 || json::parse(publication_json, pub, limits) != json::Error::None ||
+        pub.kind != json::Kind::Object)
+        return false;
+    std::uint64_t offset = 0;
+    std::int64_t time_ms = 0;
+    std::string_view data = "null", info;
+    json::Value from;
+    bool has_from = false, ok = true;
+    json::for_each_member(pub, [&](std::string_view k, json::Value m) {
+        if (json::key_is(k, "offset")) ok = ok && json::get_u64(m, offset);
+        else if (json::key_is(k, "time")) ok = ok && json::get_i64(m, time_ms);
+        else if (json::key_is(k, "data")) data = m.raw;
+        else if (json::key_is(k, "from")) {
+            from = m;
+            has_from = m.kind == json::Kind::Object;
+        }
+    });
+    // Decoded once per publication, not per subscriber; reused so steady traffic allocates nothing.
+    thread_local std::string user, client;
+    user.clear();
+    client.clear();
+    if (has_from) {
+        json::for_each_member(from, [&](std::string_view k, json::Value m) {
+            if (json::key_is(k, "user")) ok = ok && json::get_string(m, user);
+            else if (json::key_is(k, "client")) ok = ok && json::get_string(m, client);
+            else if (json::key_is(k, "info")) info = m.raw;
+        });
+    }
+    if (!ok || client.size() > 255 || user.size() > 0xffffffffu || info.size() > 0xffffffffu) return false;
+    out += static_cast<char>(1); // a pub push
+    out += static_cast<char>(channel.size());
+    out += static_cast<char>(client.size());
+    out += static_cast<char>(0);
+    put_be(out, user.size(), 4);
+    put_be(out, info.size(), 4);
+    put_be(out, offset, 8);
+    put_be(out, static_cast<std::uint64_t>(time_ms), 8);
+    out += channel;
+    out += client;
+    out += user;
+    out += info;
+    out += data;
+    return true;
 }
 
 void append_presence_push(std::string& out, bool join, std::string_view channel, std::string_view client_info_json) {

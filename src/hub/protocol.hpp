@@ -49,6 +49,7 @@ struct Command {
     bool has_metadata = false;
     json::Value tracks;        // room_tracks: an array
     bool has_tracks = false;
+    bool binary_pubs = false;  // connect: pub pushes as binary frames (docs/protocol.md)
 };
 
 enum class DecodeError : std::uint8_t {
@@ -86,6 +87,9 @@ void append_publication(std::string& out, std::uint64_t offset, std::int64_t tim
 void append_client_info(std::string& out, std::string_view user, std::string_view client, std::string_view info);
 /// {"push":"pub","channel":CH,...publication's fields}
 void append_pub_push(std::string& out, std::string_view channel, std::string_view publication_json);
+/// The same push in the binary layout of docs/protocol.md ("Binary pub pushes"), from a
+/// publication written by append_publication(). False (and `out` unchanged) if it is not one.
+bool append_binary_pub(std::string& out, std::string_view channel, std::string_view publication_json);
 /// {"push":"join"|"leave","channel":CH,...client info's fields}
 void append_presence_push(std::string& out, bool join, std::string_view channel, std::string_view client_info_json);
 void append_unsubscribe_push(std::string& out, std::string_view channel, std::uint16_t code, std::string_view reason,

@@ -118,7 +118,7 @@ LocalChannel* Shard::local_channel(const std::string& name, bool create) {
 }
 
 void Shard::maybe_free(LocalChannel* lc) {
-    if (lc->owner_refs == 0 && lc->active.empty()) locals_.erase(lc->name);
+    if (lc->owner_refs == 0 && lc->active.empty() && lc->active_binary.empty()) locals_.erase(lc->name);
 }
 
 OwnedChannel* Shard::owned(const std::string& name, bool create) {
@@ -159,12 +159,16 @@ OwnedChannel* Shard::owned(const std::string& name, bool create) {
     return p;
 }
 
-void Shard::fan_out(OwnedChannel& ch, std::string_view text) {
+void Shard::fan_out(OwnedChannel& ch, std::string_view text, std::string_view binary) {
     if (ch.targets.empty()) return;
     // Framed once; every loop with subscribers gets the same immutable bytes.
     ws::FramedMessage frame = ws::frame_message(
         ws::Opcode::Text, {reinterpret_cast<const std::uint8_t*>(text.data()), text.size()}, nullptr, 0);
-    for (const Target& t : ch.targets) send(t.loop, msg::Deliver{t.lc, frame});
+    ws::FramedMessage bin;
+    if (!binary.empty())
+        bin = ws::frame_message(ws::Opcode::Binary, {reinterpret_cast<const std::uint8_t*>(binary.data()), binary.size()},
+                                nullptr, 0);
+    for (const Target& t : ch.targets) send(t.loop, msg::Deliver{t.lc, frame, bin});
 }
 
 void Shard::reply(const ClientRef& to, std::uint32_t cmd, const ApiDone& api, ErrorCode e, std::string result) {
@@ -178,12 +182,17 @@ void Shard::reply(const ClientRef& to, std::uint32_t cmd, const ApiDone& api, Er
 
 void Shard::on(msg::Deliver& m) {
     LocalChannel* lc = m.lc;
-    if (lc->active.empty()) return;
-    host_.begin_fanout(m.frame);
-    stats.deliveries.add(lc->active.size());
-    // A delivery may close a slow consumer, which then leaves the list.
-    for_each_self_removing(lc->active, [&m](Client* c) { c->deliver(m.frame); });
-    host_.end_fanout();
+    auto pass = [this](std::vector<Client*>& list, const ws::FramedMessage& f) {
+        if (list.empty()) return;
+        host_.begin_fanout(f);
+        stats.deliveries.add(list.size());
+        // A delivery may close a slow consumer, which then leaves the list.
+        for_each_self_removing(list, [&f](Client* c) { c->deliver(f); });
+        host_.end_fanout();
+    };
+    pass(lc->active, m.frame);
+    // Join/leave pushes have no binary form: those clients get the text frame.
+    pass(lc->active_binary, m.binary.plain ? m.binary : m.frame);
 }
 
 void Shard::on(msg::Subscribe& m) {
@@ -199,6 +208,7 @@ void Shard::on(msg::Subscribe& m) {
         t = &ch->targets.back();
     }
     ++t->clients;
+    if (m.binary) ++t->binary_clients;
     ch->history.expire(now_ms());
     std::string result;
     if (!durable_subscribe_result(*ch, m, result)) ch->subscribe_result(result, m.recover, m.epoch, m.offset, m.history);
@@ -229,6 +239,7 @@ void Shard::on(msg::Unsubscribe& m) {
     for (std::size_t i = 0; i < ch->targets.size(); ++i) {
         Target& t = ch->targets[i];
         if (t.lc != m.lc) continue;
+        if (m.binary && t.binary_clients) --t.binary_clients;
         if (--t.clients == 0) {
             ch->targets.erase(ch->targets.begin() + static_cast<std::ptrdiff_t>(i));
             send(m.loop, msg::Release{m.lc});
@@ -262,8 +273,10 @@ void Shard::commit(OwnedChannel& ch, std::uint64_t offset, std::int64_t time_ms,
     stats.publications.add();
     scratch_.clear();
     append_pub_push(scratch_, ch.name, pub_json);
+    scratch_binary_.clear();
+    if (ch.wants_binary()) append_binary_pub(scratch_binary_, ch.name, pub_json);
     ch.history.append(offset, time_ms, std::move(pub_json));
-    fan_out(ch, scratch_);
+    fan_out(ch, scratch_, scratch_binary_);
 }
 
 void Shard::on(msg::Publish& m) {

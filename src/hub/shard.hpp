@@ -29,6 +29,7 @@ struct LocalChannel {
     std::string name;
     unsigned owner = 0;
     std::vector<Client*> active;    // subscribed clients, in no particular order
+    std::vector<Client*> active_binary; // ... those that take pub pushes as binary frames
     std::uint32_t owner_refs = 0;   // Subscribe messages sent minus Unsubscribe messages sent
 };
 
@@ -114,7 +115,7 @@ class Shard {
     /// name that is invalid or in no namespace, or a durable channel the store failed to load.
     OwnedChannel* owned(const std::string& name, bool create);
     std::string new_epoch();
-    void fan_out(OwnedChannel& ch, std::string_view text);
+    void fan_out(OwnedChannel& ch, std::string_view text, std::string_view binary = {});
     void reply(const ClientRef& to, std::uint32_t cmd, const ApiDone& api, ErrorCode e, std::string result);
     void commit(OwnedChannel& ch, std::uint64_t offset, std::int64_t time_ms, std::string pub_json);
     void settle_after_failure(OwnedChannel& ch);
@@ -156,7 +157,7 @@ class Shard {
     };
     std::deque<Pending> pending_;
     std::uint64_t next_ticket_ = 1;
-    std::string scratch_;
+    std::string scratch_, scratch_binary_;
 };
 
 } // namespace switchboard::hub

@@ -587,6 +587,45 @@ async def test_presence(sb):
     await a.close()
 
 
+async def test_binary_pubs(sb):
+    url = sb.ws_url
+    bad = await HubClient(url).open()
+    await expect_error(bad.connect(binary_pubs="yes"), 107)
+    await bad.close()
+    # Subscribers on both loops, binary and JSON side by side, publishers with and without info.
+    binary = [await client(url, binary_pubs=True) for _ in range(3)]
+    text = [await client(url) for _ in range(2)]
+    for c in binary + text:
+        await c.call("subscribe", channel="chat:bin")
+    named = await client(url, name="Ann")
+    await named.call("subscribe", channel="chat:bin")
+    j = await binary[0].push(kind="join")
+    while j and j.get("info", {}).get("name") != "Ann":
+        j = await binary[0].push(kind="join")
+    check("join pushes stay JSON text for binary clients", j is not None and not j.get("binary"), j)
+    plain = await client(url, binary_pubs=True)
+    n = 60
+    for i in range(n):
+        who = named if i % 2 else plain
+        await who.call("publish", channel="chat:bin", data={"i": i, "text": "naïve \u2603 \"quoted\""})
+    api(sb, "publish", {"channel": "chat:bin", "data": [1, None, "api"]})
+    got_text = [await c.pubs(n + 1) for c in text]
+    got_bin = [await c.pubs(n + 1) for c in binary]
+    check("binary pub pushes arrive as binary frames", all(m.get("binary") for g in got_bin for m in g),
+          got_bin[0][:1])
+    strip = lambda g: [{k: v for k, v in m.items() if k != "binary"} for m in g]
+    check("each binary subscriber gets the same publications as the JSON ones (offsets, time, data, from)",
+          all(strip(g) == got_text[0] for g in got_bin) and got_text[0] == got_text[1],
+          (got_bin[0][:2], got_text[0][:2]))
+    offs = [m["offset"] for m in got_bin[0]]
+    check("binary pushes keep the channel's order", offs == list(range(offs[0], offs[0] + n + 1)), offs[:5])
+    check("from carries the client, user and info; an API publication has none",
+          got_bin[0][1]["from"].get("info") == {"name": "Ann"} and "info" not in got_bin[0][0]["from"] and
+          got_bin[0][0]["from"]["client"] and "from" not in got_bin[0][-1], (got_bin[0][0], got_bin[0][1], got_bin[0][-1]))
+    for c in binary + text + [named, plain]:
+        await c.close()
+
+
 # ---------------------------------------------------------------- server API
 
 async def test_api(sb):
@@ -669,6 +708,7 @@ async def main_async():
         await test_total_order(sb)
         await test_recovery(sb)
         await test_presence(sb)
+        await test_binary_pubs(sb)
         await test_api(sb)
     await test_connect_timeout()
     await test_history_ttl()

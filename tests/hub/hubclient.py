@@ -3,6 +3,7 @@ tests: commands with ids and awaited replies, pushes collected per kind, close c
 import asyncio
 import itertools
 import json
+import struct
 import urllib.request
 
 import websockets
@@ -13,6 +14,25 @@ class ProtocolError(Exception):
         super().__init__(f"{code} {reason}")
         self.code = code
         self.reason = reason
+
+
+def decode_binary_pub(b):
+    """A binary pub push (docs/protocol.md, "Binary pub pushes") as the JSON push it stands for."""
+    kind, clen, klen, zero, ulen, ilen, offset, time_ms = struct.unpack_from(">BBBBIIQq", b, 0)
+    if kind != 1 or zero != 0:
+        raise ValueError(f"not a binary pub push: {b[:8]!r}")
+    at = 28
+    channel = b[at:at + clen].decode(); at += clen
+    client = b[at:at + klen].decode(); at += klen
+    user = b[at:at + ulen].decode(); at += ulen
+    info = b[at:at + ilen]; at += ilen
+    msg = {"push": "pub", "channel": channel, "offset": offset, "time": time_ms, "data": json.loads(b[at:]),
+           "binary": True}
+    if klen:
+        msg["from"] = {"user": user, "client": client}
+        if ilen:
+            msg["from"]["info"] = json.loads(info)
+    return msg
 
 
 class HubClient:
@@ -35,6 +55,9 @@ class HubClient:
     async def _read(self):
         try:
             async for frame in self.ws:
+                if isinstance(frame, bytes):
+                    await self.pushes.put(decode_binary_pub(frame))
+                    continue
                 for line in frame.split("\n"):
                     if not line.strip():
                         continue
@@ -67,8 +90,10 @@ class HubClient:
     async def raw(self, text):
         await self.ws.send(text)
 
-    async def connect(self, token=None, name=None):
+    async def connect(self, token=None, name=None, binary_pubs=None):
         fields = {}
+        if binary_pubs is not None:
+            fields["binary_pubs"] = binary_pubs
         if token is not None:
             fields["token"] = token
         if name is not None:
@@ -108,9 +133,9 @@ class HubClient:
                 pass
 
 
-async def client(url, token=None, name=None):
+async def client(url, token=None, name=None, binary_pubs=None):
     c = await HubClient(url).open()
-    await c.connect(token=token, name=name)
+    await c.connect(token=token, name=name, binary_pubs=binary_pubs)
     return c
 
 

@@ -390,6 +390,8 @@ TEST(HubProtocol, WrongFieldTypesAreBadFieldWithTheIdKept) {
         R"({"id":42,"op":"subscribe","channel":"a","recover":"Zk3q9x:41"})",
         R"({"id":42,"op":"subscribe","channel":"a","recover":[]})",
         R"({"id":42,"op":"history","channel":"a","since":true})",
+        R"({"id":42,"op":"connect","binary_pubs":1})",
+        R"({"id":42,"op":"connect","binary_pubs":"true"})",
     };
     for (std::string_view text : cases) {
         Command c;
@@ -739,6 +741,59 @@ TEST(HubProtocol, AppendPubPushSplicesThePublication) {
     EXPECT_EQ(str(get(v, "push")), "pub");
     EXPECT_EQ(str(get(v, "channel")), "chat:lobby");
     EXPECT_FALSE(has(v, "id")) << "pushes have no id";
+}
+
+namespace {
+std::uint64_t be(const std::string& s, std::size_t at, int n) {
+    std::uint64_t v = 0;
+    for (int i = 0; i < n; ++i) v = v << 8 | static_cast<unsigned char>(s[at + static_cast<std::size_t>(i)]);
+    return v;
+}
+} // namespace
+
+TEST(HubProtocol, ConnectTakesBinaryPubs) {
+    Command c;
+    ASSERT_EQ(decode(R"({"id":1,"op":"connect","binary_pubs":true})", c), DecodeError::None);
+    EXPECT_TRUE(c.binary_pubs);
+    Command d;
+    ASSERT_EQ(decode(R"({"id":1,"op":"connect"})", d), DecodeError::None);
+    EXPECT_FALSE(d.binary_pubs);
+}
+
+TEST(HubProtocol, BinaryPubCarriesTheSameFieldsAsTheJsonPush) {
+    std::string from;
+    append_client_info(from, "b\u00f6b", "c1", R"({"name":"Bob"})");
+    std::string pub;
+    append_publication(pub, 42, 1764180000000, R"({"text":"a\n"})", from);
+    std::string out = "x"; // appended, not replaced
+    ASSERT_TRUE(append_binary_pub(out, "chat:lobby", pub));
+    const std::string b = out.substr(1);
+    ASSERT_GE(b.size(), 28u);
+    EXPECT_EQ(b[0], 1);
+    EXPECT_EQ(be(b, 1, 1), 10u); // channel
+    EXPECT_EQ(be(b, 2, 1), 2u);  // client
+    EXPECT_EQ(b[3], 0);
+    EXPECT_EQ(be(b, 4, 4), 4u);  // user, decoded: "böb" is 4 bytes of UTF-8
+    EXPECT_EQ(be(b, 8, 4), 14u); // info
+    EXPECT_EQ(be(b, 12, 8), 42u);
+    EXPECT_EQ(be(b, 20, 8), 1764180000000u);
+    EXPECT_EQ(b.substr(28), "chat:lobby" "c1" "b\xc3\xb6" "b" R"({"name":"Bob"})" R"({"text":"a\n"})");
+
+    // Without a publisher (server API): no client, user or info; data null stays "null".
+    std::string api_pub;
+    append_publication(api_pub, 7, -1, "", "");
+    std::string o2;
+    ASSERT_TRUE(append_binary_pub(o2, "c", api_pub));
+    EXPECT_EQ(be(o2, 2, 1), 0u);
+    EXPECT_EQ(be(o2, 4, 4), 0u);
+    EXPECT_EQ(be(o2, 8, 4), 0u);
+    EXPECT_EQ(be(o2, 20, 8), 0xffffffffffffffffu);
+    EXPECT_EQ(o2.substr(28), "c" "null");
+
+    std::string o3 = "keep";
+    EXPECT_FALSE(append_binary_pub(o3, "c", "not json"));
+    EXPECT_FALSE(append_binary_pub(o3, std::string(256, 'c'), pub)) << "a channel name fits in one byte";
+    EXPECT_EQ(o3, "keep");
 }
 
 TEST(HubProtocol, AppendPubPushOfAnEmptyObject) {
