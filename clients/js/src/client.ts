@@ -444,6 +444,7 @@ export class Client extends Emitter<ClientEvents> {
     const fields: Json = {};
     if (this.token) fields.token = this.token;
     if (this.opts.name) fields.name = truncateUtf8(this.opts.name, 64);
+    if (this.opts.binaryPubs) fields.binary_pubs = true;
     const ws = this.ws;
     this.send('connect', fields, true, false).then(
       (r) => {
@@ -701,6 +702,18 @@ export class Client extends Emitter<ClientEvents> {
 
   private receive(ws: WebSocketLike, data: unknown): void {
     let text: string;
+    if (this.opts.binaryPubs && typeof data !== 'string' && (data instanceof ArrayBuffer || ArrayBuffer.isView(data))) {
+      const bytes =
+        data instanceof ArrayBuffer ? new Uint8Array(data) : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+      const msg = decodeBinaryPub(bytes);
+      if (!msg) {
+        this.protocolError('unreadable binary pub push');
+        return;
+      }
+      this.log('recv binary pub', msg);
+      this.push('pub', msg);
+      return;
+    }
     if (typeof data === 'string') text = data;
     else if (data instanceof ArrayBuffer) text = new TextDecoder().decode(data);
     else if (ArrayBuffer.isView(data)) text = new TextDecoder().decode(data);
@@ -864,4 +877,44 @@ function iceServers(v: unknown): IceServer[] {
     out.push(s);
   }
   return out;
+}
+
+const utf8 = new TextDecoder();
+
+/**
+ * A binary pub push (docs/protocol.md, "Binary pub pushes") as the JSON push it stands for, or
+ * null when it is not one: a 28-byte big-endian head (kind 1, lengths of channel, client, user
+ * and info, offset, time), those strings, then the data's JSON text.
+ */
+export function decodeBinaryPub(b: Uint8Array): Json | null {
+  if (b.length < 28 || b[0] !== 1 || b[3] !== 0) return null;
+  const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  const clen = b[1] ?? 0;
+  const klen = b[2] ?? 0;
+  const ulen = view.getUint32(4);
+  const ilen = view.getUint32(8);
+  const offset = Number(view.getBigUint64(12));
+  const time = Number(view.getBigInt64(20));
+  let at = 28;
+  if (clen + klen + ulen + ilen > b.length - at) return null;
+  const take = (n: number) => {
+    const s = utf8.decode(b.subarray(at, at + n));
+    at += n;
+    return s;
+  };
+  const channel = take(clen);
+  const client = take(klen);
+  const user = take(ulen);
+  const info = take(ilen);
+  try {
+    const msg: Json = { push: 'pub', channel, offset, time, data: JSON.parse(utf8.decode(b.subarray(at))) };
+    if (klen > 0) {
+      const from: Json = { user, client };
+      if (ilen > 0) from.info = JSON.parse(info);
+      msg.from = from;
+    }
+    return msg;
+  } catch {
+    return null;
+  }
 }

@@ -57,6 +57,11 @@ export interface ClientOptions {
   maxQueueSize?: number;
   /** Log protocol traffic: `true` logs with console.debug, a function receives the arguments. */
   debug?: boolean | ((...args: unknown[]) => void);
+  /**
+   * Ask the server for publications as binary frames (docs/protocol.md, "Binary pub pushes"):
+   * about 40% fewer bytes per publication for high-rate channels. The events are the same.
+   */
+  binaryPubs?: boolean;
 }
 
 export interface SubscriptionOptions {

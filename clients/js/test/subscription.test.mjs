@@ -19,6 +19,28 @@ async function tick(ms) {
 
 const CH = 'chat:lobby';
 
+/** A binary pub push as docs/protocol.md lays it out ("Binary pub pushes"). */
+function binaryPub(channel, offset, time, data, from = null) {
+  const enc = new TextEncoder();
+  const [c, k, u, i] = [channel, from?.client ?? '', from?.user ?? '', from?.info ? JSON.stringify(from.info) : ''].map((x) => enc.encode(x));
+  const d = enc.encode(JSON.stringify(data));
+  const b = new Uint8Array(28 + c.length + k.length + u.length + i.length + d.length);
+  const v = new DataView(b.buffer);
+  b[0] = 1;
+  b[1] = c.length;
+  b[2] = k.length;
+  v.setUint32(4, u.length);
+  v.setUint32(8, i.length);
+  v.setBigUint64(12, BigInt(offset));
+  v.setBigInt64(20, BigInt(time));
+  let at = 28;
+  for (const part of [c, k, u, i, d]) {
+    b.set(part, at);
+    at += part.length;
+  }
+  return b.buffer;
+}
+
 /** Records what a subscription emits. */
 function record(sub) {
   const log = [];
@@ -79,6 +101,35 @@ describe('subscribing', () => {
     sub.on('publication', (p) => (got = p));
     ws.receive({ push: 'pub', channel: CH, offset: 1, time: 5, data: 'x', from: { user: 'u', client: 'c', info: { name: 'U' } } });
     assert.deepEqual(got, { channel: CH, offset: 1, time: 5, data: 'x', from: { user: 'u', client: 'c', info: { name: 'U' } } });
+  });
+
+  test('binaryPubs: connect asks for binary pushes; binary frames become the same publication events', async () => {
+    const { sub, ws, connect, log } = await subscribed(0, { history: 5 }, { binaryPubs: true });
+    assert.equal(connect.binary_pubs, true);
+    let got = null;
+    sub.on('publication', (p) => (got = p));
+    ws.onmessage({ data: binaryPub(CH, 1, 5, { text: 'naïve ☃' }, { user: 'ü', client: 'c7', info: { name: 'U' } }) });
+    assert.deepEqual(got, { channel: CH, offset: 1, time: 5, data: { text: 'naïve ☃' }, from: { user: 'ü', client: 'c7', info: { name: 'U' } } });
+    // A view into a larger buffer, no publisher (server API), data null; then JSON text frames still work.
+    const inner = binaryPub(CH, 2, 6, null);
+    const big = new Uint8Array(inner.byteLength + 8);
+    big.set(new Uint8Array(inner), 4);
+    ws.onmessage({ data: new Uint8Array(big.buffer, 4, inner.byteLength) });
+    assert.deepEqual(got, { channel: CH, offset: 2, time: 6, data: null });
+    ws.receive(pubPush(CH, 3, 'text'));
+    assert.deepEqual(log.filter((e) => e[0] === 'pub').map((e) => e[1]), [1, 2, 3]);
+  });
+
+  test('binaryPubs: an unreadable binary frame is a protocol error that drops the connection', async () => {
+    const { client, ws } = await subscribed(0, { history: 5 }, { binaryPubs: true });
+    const errors = [];
+    client.on('error', (e) => errors.push(e.error.message));
+    const bad = new Uint8Array(binaryPub(CH, 1, 5, 'x'));
+    bad[1] = 200; // a channel longer than the frame
+    ws.onmessage({ data: bad.buffer });
+    await flush();
+    assert.deepEqual(errors, ['unreadable binary pub push (code 7)']);
+    assert.notEqual(client.state, 'connected');
   });
 
   test('subscriptions made before connecting go out together right after connect', async () => {
