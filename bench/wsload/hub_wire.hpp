@@ -89,6 +89,7 @@ inline bool read_u64(const uint8_t*& p, const uint8_t* end, uint64_t& v) {
 // the frame header can be written first and the payload composed in place. -----------------
 
 inline constexpr std::string_view kConnect = R"({"id":1,"op":"connect"})";
+inline constexpr std::string_view kConnectBinaryPubs = R"({"id":1,"op":"connect","binary_pubs":true})";
 
 // {"id":<id>,"op":"subscribe","channel":"<ns>:<ch>"}
 inline constexpr std::string_view kSubIdHead = R"({"id":)";
@@ -241,6 +242,31 @@ inline bool parse_pub(Bytes o, Pub& out) {
         if (!dq) return false;
         out.data = d;
         out.data_len = static_cast<size_t>(static_cast<const uint8_t*>(dq) - d);
+    }
+    return true;
+}
+
+// A binary pub push (docs/protocol.md "Binary pub pushes"): a 28-byte head (kind 1, lengths of
+// channel, client, user and info, offset, time; big-endian), those strings, then the data's
+// JSON text. `data` is the inside of a JSON string, as for the text push.
+inline uint64_t get_be(const uint8_t* p, int n) {
+    uint64_t v = 0;
+    for (int i = 0; i < n; ++i) v = v << 8 | p[i];
+    return v;
+}
+inline bool parse_binary_pub(Bytes o, Pub& out) {
+    if (o.n < 28 || o.p[0] != 1 || o.p[3] != 0) return false;
+    const uint64_t strings = uint64_t{o.p[1]} + o.p[2] + get_be(o.p + 4, 4) + get_be(o.p + 8, 4);
+    if (strings > o.n - 28) return false;
+    out.channel = std::string_view(reinterpret_cast<const char*>(o.p + 28), o.p[1]);
+    out.offset = get_be(o.p + 12, 8);
+    const uint8_t* d = o.p + 28 + strings;
+    const size_t dn = static_cast<size_t>(o.p + o.n - d);
+    out.data = nullptr;
+    out.data_len = 0;
+    if (dn >= 2 && d[0] == '"' && d[dn - 1] == '"') {
+        out.data = d + 1;
+        out.data_len = dn - 2;
     }
     return true;
 }

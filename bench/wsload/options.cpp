@@ -107,6 +107,8 @@ void print_usage(FILE* f) {
         "                       can coalesce their pubs into one write: a best case, not a\n"
         "                       typical layout\n"
         "  --namespace NS       hub, durable: channel namespace (bench; durable: dbench)\n"
+        "  --binary-pubs        hub: subscribers take pub pushes as binary frames (connect\n"
+        "                       option binary_pubs); every one is still order-checked\n"
         "  --threads T          worker threads, each with its own epoll (1)\n"
         "  --server-pid PID     sample the server's CPU (/proc/PID/stat) and RSS\n"
         "  --connect-timeout S  give up on connections not open after S seconds (30)\n"
@@ -223,7 +225,9 @@ Config parse_args(int argc, char** argv) {
             else
                 throw std::invalid_argument("--sub-layout: spread or packed, got '" + v + "'");
             have_subs = true;
-        } else if (arg == "--namespace")
+        } else if (arg == "--binary-pubs")
+            cfg.binary_pubs = true;
+        else if (arg == "--namespace")
             cfg.ns = next();
         else if (arg == "--deflate")
             throw std::invalid_argument("--deflate: permessage-deflate is not implemented");
@@ -279,8 +283,8 @@ Config parse_args(int argc, char** argv) {
     } else if (have_channels || !cfg.ns.empty()) {
         throw std::invalid_argument("--channels and --namespace are for hub and durable");
     }
-    if (have_subs && cfg.mode != Mode::Hub)
-        throw std::invalid_argument("--subs-per-conn and --sub-layout are for hub");
+    if ((have_subs || cfg.binary_pubs) && cfg.mode != Mode::Hub)
+        throw std::invalid_argument("--subs-per-conn, --sub-layout and --binary-pubs are for hub");
     // The K channels of one subscriber must be distinct (a second subscribe is error 105).
     if (cfg.subs_per_conn > cfg.channels)
         throw std::invalid_argument("--subs-per-conn must be <= --channels");

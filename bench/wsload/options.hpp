@@ -36,6 +36,7 @@ struct Config {
     // channels (subscriber_channel()).
     uint32_t subs_per_conn = 1;
     bool packed = false; // --sub-layout packed (else spread)
+    bool binary_pubs = false; // hub: subscribers ask for binary pub pushes (docs/protocol.md)
     std::string ns; // channel namespace: channels are "<ns>:<k % channels>"
     sockaddr_in addr{};
 };

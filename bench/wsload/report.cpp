@@ -135,6 +135,7 @@ void print_json(const Config& cfg, const RunResult& r, const Figures& f) {
             add(",\"sub_layout\":\"%s\",\"subscribers_per_channel\":{\"min\":%llu,\"max\":%llu}",
                 cfg.packed ? "packed" : "spread", static_cast<unsigned long long>(sr.lo),
                 static_cast<unsigned long long>(sr.hi));
+            add(",\"pushes\":\"%s\"", cfg.binary_pubs ? "binary" : "json");
             add(",\"deliveries_per_s\":%.1f", f.msgs_per_s);
         }
         add(",\"ack_latency_us\":{\"p50\":%.1f,\"p90\":%.1f,\"p99\":%.1f,\"p999\":%.1f,"

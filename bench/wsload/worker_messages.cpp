@@ -20,7 +20,9 @@ namespace wsload {
 void Worker::on_open(Conn& c) {
     if (hub_mode_) {
         // docs/protocol.md: connect must be the first command.
-        queue_text(c, reinterpret_cast<const uint8_t*>(hub::kConnect.data()), hub::kConnect.size());
+        const std::string_view connect =
+            cfg_.binary_pubs && c.role == Role::Subscriber ? hub::kConnectBinaryPubs : hub::kConnect;
+        queue_text(c, reinterpret_cast<const uint8_t*>(connect.data()), connect.size());
         return;
     }
     if (c.role == Role::Sender) ctl_.sender_open.store(true, std::memory_order_release);
@@ -37,10 +39,14 @@ void Worker::on_message(Conn& c, uint8_t opcode, uint64_t len) {
         const hub::Bytes m = direct_.p ? direct_ : hub::Bytes{c.msg.data(), c.msg.size()};
         direct_ = {};
         if (c.state == ConnState::Open) {
-            if (opcode != kOpText || m.n != len)
+            if (m.n != len)
                 ++stats.mismatches;
-            else
+            else if (opcode == kOpText)
                 on_hub_message(c, m);
+            else if (cfg_.binary_pubs)
+                on_hub_binary_pub(c, m);
+            else
+                ++stats.mismatches;
         }
         c.msg.clear(); // keeps its capacity
         return;
@@ -346,6 +352,27 @@ void Worker::on_hub_pub(Conn& c, hub::Bytes o) {
         hub_failure("unreadable pub push", o);
         return;
     }
+    check_hub_pub(c, pub, o);
+}
+
+void Worker::on_hub_binary_pub(Conn& c, hub::Bytes o) {
+    HubConn& h = c.hub;
+    if (c.role != Role::Subscriber || h.stage == HubStage::WaitConnect) {
+        ++stats.unexpected;
+        hub_failure("pub push on a connection not subscribed yet", o);
+        return;
+    }
+    hub::Pub pub;
+    if (!hub::parse_binary_pub(o, pub)) {
+        ++stats.mismatches;
+        hub_failure("unreadable binary pub push", o);
+        return;
+    }
+    check_hub_pub(c, pub, o);
+}
+
+void Worker::check_hub_pub(Conn& c, const hub::Pub& pub, hub::Bytes o) {
+    HubConn& h = c.hub;
     // Subscription j is channel (base + j * stride) % C with K * stride <= C (options.hpp), so
     // the channel gives j directly.
     uint64_t ch = 0;
