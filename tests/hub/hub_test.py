@@ -17,15 +17,10 @@ import urllib.request
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "support"))
 sys.path.insert(0, os.path.dirname(__file__))
 from switchboard_proc import Switchboard  # noqa: E402
+from checks import check, finish  # noqa: E402
 from hubclient import HubClient, ProtocolError, api, client  # noqa: E402
 
-RESULTS = []
 BIN = None
-
-
-def check(name, cond, detail=""):
-    RESULTS.append((name, bool(cond)))
-    print(("ok   " if cond else "FAIL ") + name + ("" if cond else f": {detail}"), flush=True)
 
 
 async def expect_error(coro, code):
@@ -725,9 +720,7 @@ def main():
     ap.add_argument("--switchboard", required=True)
     BIN = ap.parse_args().switchboard
     asyncio.run(main_async())
-    failed = [n for n, ok in RESULTS if not ok]
-    print(f"\n{len(RESULTS) - len(failed)}/{len(RESULTS)} checks passed")
-    sys.exit(1 if failed else 0)
+    finish()
 
 
 if __name__ == "__main__":

@@ -13,13 +13,8 @@ import sys
 import tempfile
 import time
 
-RESULTS = []
-
-
-def check(name, cond, detail=""):
-    RESULTS.append(bool(cond))
-    print(("ok   " if cond else "FAIL ") + name + ("" if cond else f": {detail}"), flush=True)
-    return cond
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from checks import check, finish  # noqa: E402
 
 
 def run(cmd, **kw):
@@ -89,8 +84,7 @@ def main():
                 p.kill()
                 p.wait()
         shutil.rmtree(tmp, ignore_errors=True)
-    print(f"\n{sum(RESULTS)}/{len(RESULTS)} checks passed")
-    sys.exit(0 if RESULTS and all(RESULTS) else 1)
+    finish()
 
 
 if __name__ == "__main__":

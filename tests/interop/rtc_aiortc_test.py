@@ -7,21 +7,18 @@ import argparse
 import asyncio
 import hashlib
 import json
+import os
 import sys
 
 import aioice.ice
 from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.sdp import candidate_from_sdp
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from checks import check, finish  # noqa: E402
+
 # aioice leaves out loopback addresses when it gathers; this test lives on loopback.
 aioice.ice.get_host_addresses = lambda use_ipv4, use_ipv6: ["127.0.0.1"]
-
-RESULTS = []
-
-
-def check(name, cond, detail=""):
-    RESULTS.append((name, bool(cond)))
-    print(("ok   " if cond else "FAIL ") + name + ("" if cond else f": {detail}"), flush=True)
 
 
 class Native:
@@ -168,9 +165,7 @@ def main():
     ap.add_argument("--switchboard", required=True)
     binary = ap.parse_args().switchboard
     asyncio.run(asyncio.wait_for(main_async(binary), 150))
-    failed = [n for n, ok in RESULTS if not ok]
-    print(f"\n{len(RESULTS) - len(failed)}/{len(RESULTS)} checks passed")
-    sys.exit(1 if failed or not RESULTS else 0)
+    finish()
 
 
 if __name__ == "__main__":

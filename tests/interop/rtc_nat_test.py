@@ -18,14 +18,11 @@ import sys
 import threading
 import time
 
-RESULTS = []
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from checks import check, finish  # noqa: E402
+
 TAG = f"sb{os.getpid() % 100000}"
 NS = {name: f"{TAG}-{name}" for name in ("pub", "nata", "natb", "a", "b")}
-
-
-def check(name, cond, detail=""):
-    RESULTS.append((name, bool(cond)))
-    print(("ok   " if cond else "FAIL ") + name + ("" if cond else f": {detail}"), flush=True)
 
 
 def sh(*args, ns=None):
@@ -199,9 +196,7 @@ def main():
             server.wait()
         if not os.environ.get("SB_KEEP_NETNS"):
             teardown()
-    failed = [n for n, ok in RESULTS if not ok]
-    print(f"\n{len(RESULTS) - len(failed)}/{len(RESULTS)} checks passed")
-    sys.exit(1 if failed or not RESULTS else 0)
+    finish()
 
 
 if __name__ == "__main__":

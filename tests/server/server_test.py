@@ -12,13 +12,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "support"))
 from switchboard_proc import Switchboard  # noqa: E402
-
-RESULTS = []
-
-
-def check(name, cond, detail=""):
-    RESULTS.append((name, bool(cond)))
-    print(("ok   " if cond else "FAIL ") + name + ("" if cond else f": {detail}"))
+from checks import check, finish  # noqa: E402
 
 
 def raw(sb, data, read_until_close=True, timeout=5.0):
@@ -376,10 +370,7 @@ def main():
             t(a.switchboard)
         except Exception as e:  # a crash in one group is a failure, not a silent skip
             check(t.__name__ + " ran", False, repr(e))
-    passed = sum(1 for _, ok in RESULTS if ok)
-    failed = len(RESULTS) - passed
-    print(f"{passed} passed, {failed} failed")
-    sys.exit(1 if failed else 0)
+    finish()
 
 
 if __name__ == "__main__":

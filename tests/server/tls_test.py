@@ -14,14 +14,9 @@ import websockets
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "support"))
 from switchboard_proc import Switchboard  # noqa: E402
+from checks import check, finish  # noqa: E402
 
 ROOT = os.path.join(os.path.dirname(__file__), "..", "..")
-RESULTS = []
-
-
-def check(name, cond, detail=""):
-    RESULTS.append(bool(cond))
-    print(("ok   " if cond else "FAIL ") + name + ("" if cond else f": {detail}"))
 
 
 async def wss_echo(sb, ctx):
@@ -76,9 +71,7 @@ def main():
         p = subprocess.run([a.switchboard, "serve", "--listen", "127.0.0.1:0", "--turn-listen", "off", "--tls-cert", cert, "--tls-key",
                             os.path.join(other, "key.pem")], capture_output=True, text=True, timeout=10)
         check("mismatched key refused at start", p.returncode == 1 and "does not match" in p.stderr, p.stderr)
-    passed = sum(RESULTS)
-    print(f"{passed} passed, {len(RESULTS) - passed} failed")
-    sys.exit(0 if passed == len(RESULTS) else 1)
+    finish()
 
 
 if __name__ == "__main__":

@@ -16,16 +16,10 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "support"))
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "hub"))
 sys.path.insert(0, os.path.dirname(__file__))
 from switchboard_proc import Switchboard  # noqa: E402
+from checks import check, finish  # noqa: E402
 import stunclient as sc  # noqa: E402
 from hubclient import HubClient, api  # noqa: E402
 import asyncio  # noqa: E402
-
-RESULTS = []
-
-
-def check(name, cond, detail=""):
-    RESULTS.append((name, bool(cond)))
-    print(("ok   " if cond else "FAIL ") + name + ("" if cond else f": {detail}"), flush=True)
 
 
 def free_udp_port():
@@ -380,9 +374,7 @@ def main():
         silent.close()
         allocated.close()
         idle_sb.stop()
-    passed = sum(ok for _, ok in RESULTS)
-    print(f"{passed} passed, {len(RESULTS) - passed} failed")
-    sys.exit(0 if passed == len(RESULTS) else 1)
+    finish()
 
 
 if __name__ == "__main__":
