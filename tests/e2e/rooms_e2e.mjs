@@ -351,7 +351,7 @@ async function measureJoin(runs) {
 
 async function main() {
   R.watchdog(300, async () => { for (const p of pages) console.log(`# ${p.name} console:\n${p.console.slice(-30).join('\n')}`); });
-  server = new Switchboard(args.switchboard, ['--loops', '2', '--token-secret', SECRET, '--turn-allow-peer', '127.0.0.0/8']);
+  server = new Switchboard(args.switchboard, ['--loops', '2', '--token-secret', SECRET]);
   await server.start();
   browser = await launchChromium('sb-rooms-', [
     '--allow-loopback-in-peer-connection', '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
