@@ -232,10 +232,10 @@ void PeerConnection::start_dtls(std::int64_t now) {
 
 void PeerConnection::feed_early_dtls(std::int64_t now) {
     if (early_dtls_.empty()) return;
-    ice::Address sl, sr;
-    if (dtls_ && ice_.selected(sl, sr)) {
+    if (dtls_) {
+        // The selected pair's remote is validated too.
         for (const auto& e : early_dtls_)
-            if (e.remote == sr || ice_.validated_remote(e.remote)) dtls_->on_datagram(e.data);
+            if (ice_.validated_remote(e.remote)) dtls_->on_datagram(e.data);
         pump_dtls(now);
     }
     early_dtls_.clear();
