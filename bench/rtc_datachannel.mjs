@@ -123,6 +123,14 @@ function pageLib() {
   };
 }
 
+async function benchPage(browser) {
+  const ctx = await browser.newContext();
+  const page = await ctx.newPage();
+  await page.goto('about:blank');
+  await page.evaluate(pageLib);
+  return { ctx, page };
+}
+
 async function chromiumToChromium(browser) {
   const ctx = await browser.newContext();
   const a = await ctx.newPage();
@@ -154,10 +162,7 @@ async function chromiumToChromium(browser) {
 }
 
 async function chromiumToNative(browser) {
-  const ctx = await browser.newContext();
-  const page = await ctx.newPage();
-  await page.goto('about:blank');
-  await page.evaluate(pageLib);
+  const { ctx, page } = await benchPage(browser);
   const n = peer('answer');
   readline.createInterface({ input: n.child.stdout }).on('line', async (l) => {
     try {
@@ -193,10 +198,7 @@ async function chromiumToNative(browser) {
 }
 
 async function nativeToChromium(browser) {
-  const ctx = await browser.newContext();
-  const page = await ctx.newPage();
-  await page.goto('about:blank');
-  await page.evaluate(pageLib);
+  const { ctx, page } = await benchPage(browser);
   const n = peer('offer');
   const offer = await n.wait((m) => m.type === 'offer');
   const answer = await page.evaluate((d) => window.B.answer(d), { type: 'offer', sdp: offer.sdp });

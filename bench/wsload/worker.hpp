@@ -81,9 +81,8 @@ class Worker {
     void on_hub_message(Conn& c, hub::Bytes m);
     void on_hub_object(Conn& c, hub::Bytes o);
     void on_hub_reply(Conn& c, const hub::Reply& r, hub::Bytes o);
-    void on_hub_pub(Conn& c, hub::Bytes o);
-    void on_hub_binary_pub(Conn& c, hub::Bytes o);
-    void check_hub_pub(Conn& c, const hub::Pub& pub, hub::Bytes o);
+    /// A pub push, as JSON text or in the binary layout (--binary-pubs).
+    void on_hub_pub(Conn& c, hub::Bytes o, bool binary);
     void queue_text(Conn& c, const uint8_t* payload, size_t len);
     void queue_publish(Conn& c, uint64_t now);
     void queue_subscribes(Conn& c);

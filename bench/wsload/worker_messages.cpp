@@ -44,7 +44,7 @@ void Worker::on_message(Conn& c, uint8_t opcode, uint64_t len) {
             else if (opcode == kOpText)
                 on_hub_message(c, m);
             else if (cfg_.binary_pubs)
-                on_hub_binary_pub(c, m);
+                on_hub_pub(c, m, true);
             else
                 ++stats.mismatches;
         }
@@ -207,7 +207,7 @@ void Worker::on_hub_message(Conn& c, hub::Bytes m) {
 void Worker::on_hub_object(Conn& c, hub::Bytes o) {
     switch (hub::classify(o)) {
     case hub::Kind::Pub:
-        on_hub_pub(c, o);
+        on_hub_pub(c, o, false);
         return;
     case hub::Kind::Reply: {
         hub::Reply r;
@@ -339,7 +339,7 @@ void Worker::queue_subscribes(Conn& c) {
     mark_dirty(static_cast<uint32_t>(&c - conns_.data()));
 }
 
-void Worker::on_hub_pub(Conn& c, hub::Bytes o) {
+void Worker::on_hub_pub(Conn& c, hub::Bytes o, bool binary) {
     HubConn& h = c.hub;
     if (c.role != Role::Subscriber || h.stage == HubStage::WaitConnect) {
         ++stats.unexpected;
@@ -347,32 +347,11 @@ void Worker::on_hub_pub(Conn& c, hub::Bytes o) {
         return;
     }
     hub::Pub pub;
-    if (!hub::parse_pub(o, pub)) {
+    if (!(binary ? hub::parse_binary_pub(o, pub) : hub::parse_pub(o, pub))) {
         ++stats.mismatches;
-        hub_failure("unreadable pub push", o);
+        hub_failure(binary ? "unreadable binary pub push" : "unreadable pub push", o);
         return;
     }
-    check_hub_pub(c, pub, o);
-}
-
-void Worker::on_hub_binary_pub(Conn& c, hub::Bytes o) {
-    HubConn& h = c.hub;
-    if (c.role != Role::Subscriber || h.stage == HubStage::WaitConnect) {
-        ++stats.unexpected;
-        hub_failure("pub push on a connection not subscribed yet", o);
-        return;
-    }
-    hub::Pub pub;
-    if (!hub::parse_binary_pub(o, pub)) {
-        ++stats.mismatches;
-        hub_failure("unreadable binary pub push", o);
-        return;
-    }
-    check_hub_pub(c, pub, o);
-}
-
-void Worker::check_hub_pub(Conn& c, const hub::Pub& pub, hub::Bytes o) {
-    HubConn& h = c.hub;
     // Subscription j is channel (base + j * stride) % C with K * stride <= C (options.hpp), so
     // the channel gives j directly.
     uint64_t ch = 0;
